@@ -5,7 +5,7 @@
 // cairn issues stays below 2^53, which keeps the hot path free of Long objects.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -45,9 +45,20 @@ for (const mod of modules) {
   execFileSync(
     bin("pbjs"),
     [
-      "-t", "static-module", "-w", "es6", "--es6", "--force-number", "--no-verify", "--no-delimited",
-      "--no-beautify", "-p", join(root, "proto"), "-o", js,
-      ...files.map((f) => relative(join(root, "proto"), f)),
+      "-t",
+      "static-module",
+      "-w",
+      "es6",
+      "--es6",
+      "--force-number",
+      "--no-verify",
+      "--no-delimited",
+      "--no-beautify",
+      "-p",
+      join(root, "proto"),
+      "-o",
+      js,
+      ...files,
     ],
     { cwd: join(root, "proto"), stdio: "inherit" },
   );

@@ -1,0 +1,207 @@
+// `cairn serve` configuration: flags, each also readable from a CAIRN_* env
+// var (--snapshot-count ↔ CAIRN_SNAPSHOT_COUNT), validated once into a typed,
+// readonly config. Every rejection says which flag and what is allowed.
+import { parseArgs } from "node:util";
+
+export interface PeerSpec {
+  readonly name: string;
+  readonly peerAddress: string;
+}
+
+export interface ServeConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenClient: string;
+  readonly listenPeer: string;
+  readonly listenMetrics: string;
+  readonly initialCluster: readonly PeerSpec[];
+  readonly initialClusterToken: string;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly snapshotCount: number;
+  readonly maxRequestBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly logLevel: string;
+  readonly unsafeTestMode: boolean;
+}
+
+interface FlagSpec {
+  readonly type: "string" | "boolean";
+  readonly default?: string;
+  readonly help: string;
+}
+
+export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  name: { type: "string", help: "this member's name (must appear in --initial-cluster)" },
+  "data-dir": {
+    type: "string",
+    help: "directory for the member's LevelDB (default ./data/<name>)",
+  },
+  "listen-client": {
+    type: "string",
+    default: "127.0.0.1:2379",
+    help: "client gRPC address host:port",
+  },
+  "listen-peer": { type: "string", default: "127.0.0.1:2380", help: "peer gRPC address host:port" },
+  "listen-metrics": {
+    type: "string",
+    default: "127.0.0.1:2381",
+    help: "HTTP /metrics /health /readyz",
+  },
+  "initial-cluster": { type: "string", help: "name=host:port,... peer addresses of every member" },
+  "initial-cluster-token": {
+    type: "string",
+    default: "cairn-cluster",
+    help: "distinguishes clusters",
+  },
+  "heartbeat-interval": { type: "string", default: "100", help: "heartbeat interval in ms" },
+  "election-timeout": { type: "string", default: "1000", help: "election timeout in ms" },
+  "snapshot-count": { type: "string", default: "10000", help: "applied entries between snapshots" },
+  "max-request-bytes": {
+    type: "string",
+    default: String(1.5 * 1024 * 1024),
+    help: "max client request size",
+  },
+  "request-timeout": {
+    type: "string",
+    default: "7000",
+    help: "ms before a request fails with timed out",
+  },
+  "log-level": { type: "string", default: "info", help: "trace|debug|info|warn|error" },
+  "unsafe-test-mode": {
+    type: "boolean",
+    help: "enables test-only fault hooks; never in production",
+  },
+};
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export function envName(flag: string): string {
+  return `CAIRN_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** Accepts host:port, or a URL as etcd prints it (http://host:port). */
+export function parseAddress(flag: string, raw: string): string {
+  const text = raw
+    .trim()
+    .replace(/^(https?|grpc):\/\//, "")
+    .replace(/\/$/, "");
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : -1;
+  if (!match || port < 0 || port > 65535) {
+    throw new ConfigError(`--${flag}: expected host:port (e.g. 127.0.0.1:2380), got "${raw}"`);
+  }
+  return text;
+}
+
+function parseIntegerFlag(flag: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`--${flag} must be an integer in ${min}..${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function parseInitialCluster(raw: string): PeerSpec[] {
+  const peers: PeerSpec[] = [];
+  for (const part of raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) {
+      throw new ConfigError(`--initial-cluster: expected name=host:port, got "${part}"`);
+    }
+    const name = part.slice(0, eq);
+    if (peers.some((p) => p.name === name)) {
+      throw new ConfigError(`--initial-cluster: member "${name}" is listed twice`);
+    }
+    peers.push({ name, peerAddress: parseAddress("initial-cluster", part.slice(eq + 1)) });
+  }
+  if (peers.length === 0) {
+    throw new ConfigError("--initial-cluster: at least one member is required");
+  }
+  return peers;
+}
+
+/** Merges flags over env over defaults and validates the result. */
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
+  const options = Object.fromEntries(
+    Object.entries(SERVE_FLAGS).map(([flag, spec]) => [flag, { type: spec.type }]),
+  ) as Record<string, { type: "string" | "boolean" }>;
+  let parsed: Record<string, string | boolean | undefined>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const get = (flag: string): string | undefined => {
+    const fromFlag = parsed[flag];
+    if (typeof fromFlag === "string") return fromFlag;
+    if (fromFlag === true) return "true";
+    return env[envName(flag)] ?? SERVE_FLAGS[flag]?.default;
+  };
+  return buildConfig(get);
+}
+
+function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
+  const name = get("name");
+  if (name === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+    throw new ConfigError(`--name is required: 1-64 of [A-Za-z0-9._-], got "${name ?? ""}"`);
+  }
+  const listenPeer = parseAddress("listen-peer", get("listen-peer") as string);
+  const initialCluster = parseInitialCluster(get("initial-cluster") ?? `${name}=${listenPeer}`);
+  if (!initialCluster.some((p) => p.name === name)) {
+    throw new ConfigError(`--initial-cluster does not list this member "${name}"`);
+  }
+  const heartbeatIntervalMs = parseIntegerFlag(
+    "heartbeat-interval",
+    get("heartbeat-interval") as string,
+    10,
+    60_000,
+  );
+  const electionTimeoutMs = parseIntegerFlag(
+    "election-timeout",
+    get("election-timeout") as string,
+    50,
+    600_000,
+  );
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    throw new ConfigError(
+      `--election-timeout (${electionTimeoutMs} ms) must be at least 5 × --heartbeat-interval (${heartbeatIntervalMs} ms)`,
+    );
+  }
+  return {
+    name,
+    dataDir: get("data-dir") ?? `./data/${name}`,
+    listenClient: parseAddress("listen-client", get("listen-client") as string),
+    listenPeer,
+    listenMetrics: parseAddress("listen-metrics", get("listen-metrics") as string),
+    initialCluster,
+    initialClusterToken: get("initial-cluster-token") as string,
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount: parseIntegerFlag(
+      "snapshot-count",
+      get("snapshot-count") as string,
+      1,
+      100_000_000,
+    ),
+    maxRequestBytes: parseIntegerFlag(
+      "max-request-bytes",
+      get("max-request-bytes") as string,
+      1024,
+      64 * 1024 * 1024,
+    ),
+    requestTimeoutMs: parseIntegerFlag(
+      "request-timeout",
+      get("request-timeout") as string,
+      100,
+      600_000,
+    ),
+    logLevel: get("log-level") as string,
+    unsafeTestMode: get("unsafe-test-mode") === "true",
+  };
+}

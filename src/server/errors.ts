@@ -1,0 +1,70 @@
+// The closed registry of errors a client can see: a stable code, the gRPC
+// status and the message. etcd-compatible errors use etcd 3.4's exact strings
+// (clients match on them, see reference/etcd-v3.md §1.3).
+import { status as GrpcStatus, Metadata, type ServiceError } from "@grpc/grpc-js";
+
+export const ERRORS = {
+  NO_LEADER: { status: GrpcStatus.UNAVAILABLE, message: "etcdserver: no leader" },
+  LEADER_CHANGED: { status: GrpcStatus.UNAVAILABLE, message: "etcdserver: leader changed" },
+  TIMEOUT: { status: GrpcStatus.UNAVAILABLE, message: "etcdserver: request timed out" },
+  STOPPED: { status: GrpcStatus.UNAVAILABLE, message: "etcdserver: server stopped" },
+  TOO_MANY_REQUESTS: {
+    status: GrpcStatus.RESOURCE_EXHAUSTED,
+    message: "etcdserver: too many requests",
+  },
+  KEY_NOT_PROVIDED: {
+    status: GrpcStatus.INVALID_ARGUMENT,
+    message: "etcdserver: key is not provided",
+  },
+  KEY_NOT_FOUND: { status: GrpcStatus.INVALID_ARGUMENT, message: "etcdserver: key not found" },
+  REQUEST_TOO_LARGE: {
+    status: GrpcStatus.INVALID_ARGUMENT,
+    message: "etcdserver: request is too large",
+  },
+  LEASE_NOT_FOUND: {
+    status: GrpcStatus.NOT_FOUND,
+    message: "etcdserver: requested lease not found",
+  },
+  FUTURE_REV: {
+    status: GrpcStatus.OUT_OF_RANGE,
+    message: "etcdserver: mvcc: required revision is a future revision",
+  },
+  COMPACTED: {
+    status: GrpcStatus.OUT_OF_RANGE,
+    message: "etcdserver: mvcc: required revision has been compacted",
+  },
+  NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, message: "" },
+  INVALID_ARGUMENT: { status: GrpcStatus.INVALID_ARGUMENT, message: "" },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class CairnError extends Error {
+  override readonly name = "CairnError";
+  readonly code: ErrorCode;
+  readonly grpcStatus: GrpcStatus;
+
+  constructor(code: ErrorCode, detail?: string) {
+    const entry = ERRORS[code];
+    super(entry.message === "" ? (detail ?? code) : entry.message);
+    this.code = code;
+    this.grpcStatus = entry.status;
+  }
+}
+
+export function invalidArgument(message: string): CairnError {
+  return new CairnError("INVALID_ARGUMENT", message);
+}
+
+/** Converts anything thrown in a handler into a gRPC error; unknown errors become INTERNAL. */
+export function toServiceError(error: unknown): Partial<ServiceError> {
+  if (error instanceof CairnError) {
+    return { code: error.grpcStatus, details: error.message, metadata: new Metadata() };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    code: GrpcStatus.INTERNAL,
+    details: `internal error: ${message}`,
+    metadata: new Metadata(),
+  };
+}

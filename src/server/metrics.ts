@@ -1,0 +1,109 @@
+// Prometheus metrics of one node (prom-client), named after etcd's where one
+// exists (etcd_server_has_leader → cairn_server_has_leader) so dashboards map.
+import {
+  Counter,
+  collectDefaultMetrics,
+  exponentialBuckets,
+  Gauge,
+  Histogram,
+  Registry,
+} from "prom-client";
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly hasLeader: Gauge;
+  readonly isLeader: Gauge;
+  readonly leaderChanges: Counter;
+  readonly term: Gauge;
+  readonly commitIndex: Gauge;
+  readonly appliedIndex: Gauge;
+  readonly proposalsCommitted: Counter;
+  readonly proposalsApplied: Counter;
+  readonly proposalsPending: Gauge;
+  readonly proposalsFailed: Counter;
+  readonly walFsyncSeconds: Histogram;
+  readonly peerRoundTripSeconds: Gauge;
+  readonly peerLastContactSeconds: Gauge;
+  readonly peerSentBytes: Gauge;
+  readonly peerReceivedBytes: Gauge;
+  readonly readIndexSeconds: Histogram;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "cairn_" });
+    this.hasLeader = new Gauge({
+      name: "cairn_server_has_leader",
+      help: "1 if a leader is known",
+      registers,
+    });
+    this.isLeader = new Gauge({
+      name: "cairn_server_is_leader",
+      help: "1 if this member leads",
+      registers,
+    });
+    this.leaderChanges = new Counter({
+      name: "cairn_server_leader_changes_seen_total",
+      help: "leader changes seen by this member",
+      registers,
+    });
+    this.term = new Gauge({ name: "cairn_raft_term", help: "current Raft term", registers });
+    this.commitIndex = new Gauge({
+      name: "cairn_raft_commit_index",
+      help: "Raft commit index",
+      registers,
+    });
+    this.appliedIndex = new Gauge({
+      name: "cairn_raft_applied_index",
+      help: "last applied index",
+      registers,
+    });
+    this.proposalsCommitted = new Counter({
+      name: "cairn_server_proposals_committed_total",
+      help: "normal entries committed (seen by this member)",
+      registers,
+    });
+    this.proposalsApplied = new Counter({
+      name: "cairn_server_proposals_applied_total",
+      help: "normal entries applied by this member",
+      registers,
+    });
+    this.proposalsPending = new Gauge({
+      name: "cairn_server_proposals_pending",
+      help: "local proposals waiting to be applied",
+      registers,
+    });
+    this.proposalsFailed = new Counter({
+      name: "cairn_server_proposals_failed_total",
+      help: "local proposals that failed (no leader, timeout, dropped)",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.walFsyncSeconds = new Histogram({
+      name: "cairn_disk_wal_fsync_duration_seconds",
+      help: "duration of the synced Raft log batch per Ready",
+      buckets: exponentialBuckets(0.0001, 2, 16),
+      registers,
+    });
+    this.readIndexSeconds = new Histogram({
+      name: "cairn_server_read_index_duration_seconds",
+      help: "time for a linearizable read barrier",
+      buckets: exponentialBuckets(0.0001, 2, 16),
+      registers,
+    });
+    const peerGauge = (name: string, help: string): Gauge =>
+      new Gauge({ name, help, labelNames: ["peer"], registers });
+    this.peerRoundTripSeconds = peerGauge(
+      "cairn_network_peer_round_trip_time_seconds",
+      "peer stream RTT",
+    );
+    this.peerLastContactSeconds = peerGauge(
+      "cairn_network_peer_last_contact_seconds",
+      "seconds since heard",
+    );
+    this.peerSentBytes = peerGauge("cairn_network_peer_sent_bytes_total", "bytes sent to peer");
+    this.peerReceivedBytes = peerGauge(
+      "cairn_network_peer_received_bytes_total",
+      "bytes received from peer",
+    );
+  }
+}

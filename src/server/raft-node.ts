@@ -1,0 +1,372 @@
+// One cairn member's Raft loop: the thin shell around the pure core.
+// Rules of the loop (etcd-io/raft's contract, see src/raft/types.ts Ready):
+//  1. Work that arrives while a Ready is being handled (peer messages,
+//     proposals, ticks, read barriers) is queued in the inbox and stepped in
+//     one go before the next ready(): that is the group commit.
+//  2. Entries + hard state of a Ready are written in ONE synced LevelDB batch
+//     before any of its messages leave.
+//  3. Committed entries are applied in one unsynced batch that also records
+//     the applied index, so a crash replays from there.
+//  4. Waiters resolve after apply; then advance().
+import { randomInt } from "node:crypto";
+import { MemoryStorage, RawNode } from "../raft/index.js";
+import type { Entry, Message, NodeId, Ready, SoftState } from "../raft/types.js";
+import { type Command, decodeCommand, encodeCommand } from "../state/command.js";
+import type { TableWrite } from "../state/kv-store.js";
+import { type ApplyResult, StateMachine } from "../state/state-machine.js";
+import { DiskStore } from "../storage/index.js";
+import { PeerTransport } from "../transport/index.js";
+import { assert } from "../util/assert.js";
+import { CairnError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { NodeMetrics } from "./metrics.js";
+import { ProposalWaiters } from "./proposals.js";
+import { ReadIndexBatcher } from "./read-index.js";
+
+export interface RaftNodeOptions {
+  readonly name: string;
+  readonly id: NodeId;
+  readonly clusterId: number;
+  readonly dataDir: string;
+  readonly listenPeer: string;
+  /** Every voter, this node included: id → name and peer address. */
+  readonly members: ReadonlyMap<NodeId, { name: string; peerAddress: string }>;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly requestTimeoutMs: number;
+  readonly maxRequestBytes: number;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+}
+
+/** Bounds on the node's queues: past them, work is refused, never buffered without end. */
+const PROPOSALS_PENDING_MAX = 20_000;
+const READS_WAITING_MAX = 50_000;
+const INBOX_MESSAGES_MAX = 100_000;
+const READ_INDEX_RETRY_MS = 500;
+const SLOW_FSYNC_MS = 100;
+
+type LocalCommand = Command extends infer C
+  ? C extends Command
+    ? Omit<C, "id" | "at" | "v">
+    : never
+  : never;
+
+export class RaftNode {
+  readonly stateMachine = new StateMachine();
+  private readonly waiters: ProposalWaiters;
+  private readonly reads: ReadIndexBatcher;
+  private inboxMessages: Message[] = [];
+  private inboxProposals: Uint8Array[] = [];
+  private inboxProposalIds: number[] = [];
+  private inboxTicks = 0;
+  private loopScheduled = false;
+  private loopRunning = false;
+  private stopped = false;
+  private ticker: NodeJS.Timeout | null = null;
+  private softState: SoftState = { leader: 0, role: "follower" };
+  private appliedIndexValue: number;
+
+  private constructor(
+    private readonly options: RaftNodeOptions,
+    private readonly disk: DiskStore,
+    private readonly memory: MemoryStorage,
+    private readonly raw: RawNode,
+    readonly transport: PeerTransport,
+    appliedIndex: number,
+  ) {
+    this.appliedIndexValue = appliedIndex;
+    const metrics = options.metrics;
+    this.waiters = new ProposalWaiters(
+      PROPOSALS_PENDING_MAX,
+      options.requestTimeoutMs,
+      (reason) => metrics.proposalsFailed.inc({ reason }),
+      Date.now(),
+    );
+    this.reads = new ReadIndexBatcher(
+      { issue: (context) => this.raw.readIndex(context).ok },
+      options.requestTimeoutMs,
+      READ_INDEX_RETRY_MS,
+      READS_WAITING_MAX,
+    );
+  }
+
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const log = options.logger;
+    const disk = await DiskStore.open(options.dataDir, {
+      onSync: (durationMs: number, entries: number, bytes: number) => {
+        options.metrics.walFsyncSeconds.observe(durationMs / 1000);
+        if (durationMs > SLOW_FSYNC_MS) {
+          log.warn({ durationMs, entries, bytes }, "slow fsync of the raft log");
+        }
+      },
+    });
+    const loaded = await disk.load();
+    const memory = new MemoryStorage();
+    let confState = loaded.confState;
+    if (confState === null) {
+      confState = { voters: [...options.members.keys()].sort((a, b) => a - b), learners: [] };
+      await disk.setConfState(confState);
+      log.info({ voters: confState.voters.length }, "bootstrapped a new member");
+    }
+    memory.setConfState(confState);
+    memory.setHardState(loaded.hardState);
+    if (loaded.entries.length > 0) {
+      memory.append(loaded.entries);
+    }
+    const node = await RaftNode.assemble(options, disk, memory, loaded.appliedIndex);
+    log.info(
+      {
+        term: loaded.hardState.term,
+        commit: loaded.hardState.commit,
+        applied: loaded.appliedIndex,
+      },
+      "member started",
+    );
+    return node;
+  }
+
+  private static async assemble(
+    options: RaftNodeOptions,
+    disk: DiskStore,
+    memory: MemoryStorage,
+    appliedIndex: number,
+  ): Promise<RaftNode> {
+    const raw = new RawNode({
+      id: options.id,
+      electionTicks: options.electionTicks,
+      heartbeatTicks: options.heartbeatTicks,
+      storage: memory,
+      applied: appliedIndex,
+      maxBytesPerMessage: 1024 * 1024,
+      maxInflightMessages: 256,
+      preVote: true,
+      checkQuorum: true,
+      rand: { nextInt: (maxExclusive: number) => randomInt(maxExclusive) },
+      logger: {
+        event: (name: string, fields: Readonly<Record<string, unknown>>) =>
+          options.logger.info({ raft: name, ...fields }, `raft: ${name}`),
+      },
+    });
+    const peers = new Map<NodeId, string>();
+    for (const [id, member] of options.members) {
+      if (id !== options.id) peers.set(id, member.peerAddress);
+    }
+    let node: RaftNode | null = null;
+    const transport = new PeerTransport({
+      selfId: options.id,
+      clusterId: options.clusterId,
+      listenAddress: options.listenPeer,
+      peers,
+      onMessages: (messages: Message[]) => node?.receive(messages),
+      logger: options.logger,
+      onUnreachable: (peer: NodeId) => node?.raw.reportUnreachable(peer),
+    });
+    node = new RaftNode(options, disk, memory, raw, transport, appliedIndex);
+    for (const table of StateMachine.tables) {
+      for await (const [key, value] of disk.iterateTable(table)) {
+        node.stateMachine.loadRow(table, key, value);
+      }
+    }
+    await transport.start();
+    node.ticker = setInterval(() => node?.onTick(), options.tickMs);
+    return node;
+  }
+
+  get appliedIndex(): number {
+    return this.appliedIndexValue;
+  }
+
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  get lastLogIndex(): number {
+    return this.memory.lastIndex();
+  }
+
+  get leaderId(): NodeId {
+    return this.softState.leader;
+  }
+
+  get role(): SoftState["role"] {
+    return this.softState.role;
+  }
+
+  status(): ReturnType<RawNode["status"]> {
+    return this.raw.status();
+  }
+
+  /** Proposes a command and resolves with its apply result on this member. */
+  propose(command: LocalCommand): Promise<ApplyResult> {
+    if (this.stopped) {
+      return Promise.reject(new CairnError("STOPPED"));
+    }
+    const { id, result } = this.waiters.register();
+    const data = encodeCommand({ ...command, v: 1, id, at: Date.now() } as Command);
+    if (data.byteLength > this.options.maxRequestBytes) {
+      this.waiters.fail(id, new CairnError("REQUEST_TOO_LARGE"), "too-large");
+      return result;
+    }
+    this.inboxProposals.push(data);
+    this.inboxProposalIds.push(id);
+    this.options.metrics.proposalsPending.set(this.waiters.pending);
+    this.schedule();
+    return result;
+  }
+
+  /** Resolves once a read made now is linearizable against local state. */
+  linearizableBarrier(): Promise<void> {
+    if (this.stopped) {
+      return Promise.reject(new CairnError("STOPPED"));
+    }
+    const started = performance.now();
+    const barrier = this.reads.barrier(Date.now());
+    this.schedule();
+    return barrier.then(() => {
+      this.options.metrics.readIndexSeconds.observe((performance.now() - started) / 1000);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    while (this.loopRunning) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    this.waiters.failAll(new CairnError("STOPPED"), "stopped");
+    this.reads.failAll(new CairnError("STOPPED"));
+    await this.transport.stop();
+    await this.disk.close();
+  }
+
+  private receive(messages: Message[]): void {
+    if (this.stopped) return;
+    if (this.inboxMessages.length + messages.length > INBOX_MESSAGES_MAX) {
+      return; // Raft tolerates message loss; memory does not tolerate an unbounded inbox.
+    }
+    for (const message of messages) this.inboxMessages.push(message);
+    this.schedule();
+  }
+
+  private onTick(): void {
+    this.inboxTicks++;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.loopScheduled || this.loopRunning || this.stopped) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      this.runLoop().catch((error: unknown) => this.fatal(error));
+    });
+  }
+
+  /** Steps everything queued since the last turn into the core. */
+  private drainInbox(): void {
+    for (; this.inboxTicks > 0; this.inboxTicks--) this.raw.tick();
+    const messages = this.inboxMessages;
+    this.inboxMessages = [];
+    for (const message of messages) this.raw.step(message);
+    const proposals = this.inboxProposals;
+    const ids = this.inboxProposalIds;
+    this.inboxProposals = [];
+    this.inboxProposalIds = [];
+    for (let i = 0; i < proposals.length; i++) {
+      const outcome = this.raw.propose(proposals[i] as Uint8Array);
+      if (!outcome.ok) {
+        this.waiters.fail(ids[i] as number, new CairnError("NO_LEADER"), outcome.reason);
+      }
+    }
+    this.reads.pump(Date.now());
+  }
+
+  private async runLoop(): Promise<void> {
+    this.loopRunning = true;
+    try {
+      this.drainInbox();
+      while (this.raw.hasReady() && !this.stopped) {
+        await this.handleReady(this.raw.ready());
+        this.drainInbox();
+      }
+    } finally {
+      this.loopRunning = false;
+    }
+    if (this.inboxTicks > 0 || this.inboxMessages.length > 0 || this.inboxProposals.length > 0) {
+      this.schedule();
+    }
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    if (ready.softState !== null) this.onSoftState(ready.softState);
+    if (ready.entries.length > 0 || ready.hardState !== null) {
+      await this.disk.persistRaft(ready.entries, ready.hardState);
+      if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
+      if (ready.entries.length > 0) this.memory.append([...ready.entries]);
+    }
+    if (ready.messages.length > 0) this.transport.send(ready.messages);
+    if (ready.committedEntries.length > 0) await this.apply(ready.committedEntries);
+    for (const readState of ready.readStates) {
+      this.reads.onReadState(readState.requestContext, readState.index, this.appliedIndexValue);
+    }
+    this.raw.advance(ready);
+    const status = this.raw.status();
+    this.options.metrics.term.set(status.term);
+    this.options.metrics.commitIndex.set(status.commit);
+  }
+
+  private async apply(entries: readonly Entry[]): Promise<void> {
+    const writes: TableWrite[] = [];
+    const results: Array<[number, ApplyResult]> = [];
+    for (const entry of entries) {
+      assert(
+        entry.index === this.appliedIndexValue + 1,
+        `apply gap: ${entry.index} after ${this.appliedIndexValue}`,
+      );
+      this.appliedIndexValue = entry.index;
+      if (entry.kind !== "normal" || entry.data.byteLength === 0) continue;
+      const command = decodeCommand(entry.data);
+      const applied = this.stateMachine.apply(command);
+      for (const write of applied.writes) writes.push(write);
+      results.push([command.id, applied.result]);
+    }
+    await this.disk.applyState(writes, this.appliedIndexValue);
+    const metrics = this.options.metrics;
+    metrics.appliedIndex.set(this.appliedIndexValue);
+    metrics.proposalsApplied.inc(results.length);
+    metrics.proposalsCommitted.inc(results.length);
+    for (const [id, result] of results) this.waiters.resolve(id, result);
+    metrics.proposalsPending.set(this.waiters.pending);
+    this.reads.onApplied(this.appliedIndexValue);
+  }
+
+  private onSoftState(next: SoftState): void {
+    const previous = this.softState;
+    this.softState = next;
+    const metrics = this.options.metrics;
+    metrics.hasLeader.set(next.leader !== 0 ? 1 : 0);
+    metrics.isLeader.set(next.role === "leader" ? 1 : 0);
+    if (next.leader !== previous.leader) {
+      if (next.leader !== 0) metrics.leaderChanges.inc();
+      const leaderName = this.options.members.get(next.leader)?.name ?? null;
+      this.options.logger.info({ leader: leaderName, role: next.role }, "leader changed");
+    }
+    if (next.role !== previous.role) {
+      this.options.logger.info({ from: previous.role, to: next.role }, "role changed");
+    }
+  }
+
+  private fatal(error: unknown): void {
+    // The core's contract: a storage failure makes the node inoperable. Stop
+    // serving rather than answer from a state that may not be durable.
+    this.options.logger.fatal({ err: error }, "raft loop failed; stopping this member");
+    this.stopped = true;
+    this.waiters.failAll(new CairnError("STOPPED"), "fatal");
+    this.reads.failAll(new CairnError("STOPPED"));
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 100).unref();
+  }
+}

@@ -1,0 +1,172 @@
+// `cairn serve`: assembles one member — storage, Raft loop, peer transport,
+// the client gRPC port and the metrics port — and shuts it down cleanly on
+// SIGTERM/SIGINT.
+
+import type { Server as HttpServer } from "node:http";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { addTypedService } from "../transport/grpc-codec.js";
+import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
+import { startHttp } from "./http.js";
+import { clusterId, memberId } from "./ids.js";
+import { KvHandlers } from "./kv-handlers.js";
+import { createLogger, type Logger } from "./logger.js";
+import { NodeMetrics } from "./metrics.js";
+import { RaftNode } from "./raft-node.js";
+import {
+  CLUSTER_SERVICE,
+  KV_SERVICE,
+  MAINTENANCE_SERVICE,
+  NODE_SERVICE,
+  unary,
+} from "./services.js";
+import { StatusHandlers } from "./status-handlers.js";
+
+export const CAIRN_VERSION = "0.1.0";
+
+/** Server limits: accept etcd's request limit plus its 512 KiB of gRPC overhead. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export interface RunningMember {
+  readonly node: RaftNode;
+  readonly clientPort: number;
+  stop(): Promise<void>;
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(":");
+  return {
+    host: address.slice(0, at).replace(/^\[|\]$/g, ""),
+    port: Number(address.slice(at + 1)),
+  };
+}
+
+function bindGrpc(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {
+      if (error) reject(new Error(`cannot listen on ${address}: ${error.message}`));
+      else resolve(port);
+    });
+  });
+}
+
+export async function startMember(config: ServeConfig, logger: Logger): Promise<RunningMember> {
+  const metrics = new NodeMetrics();
+  const members = new Map(
+    config.initialCluster.map((p) => [
+      memberId(p.name, config.initialClusterToken),
+      { name: p.name, peerAddress: p.peerAddress },
+    ]),
+  );
+  const ticksPerElection = Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs);
+  const node = await RaftNode.start({
+    name: config.name,
+    id: memberId(config.name, config.initialClusterToken),
+    clusterId: clusterId(
+      config.initialCluster.map((p) => p.name),
+      config.initialClusterToken,
+    ),
+    dataDir: config.dataDir,
+    listenPeer: config.listenPeer,
+    members,
+    tickMs: config.heartbeatIntervalMs,
+    electionTicks: ticksPerElection,
+    heartbeatTicks: 1,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxRequestBytes: config.maxRequestBytes,
+    logger,
+    metrics,
+  });
+  const status = new StatusHandlers(node, config, members, CAIRN_VERSION);
+  const kv = new KvHandlers(node, status);
+  const grpcServer = new Server({
+    "grpc.max_receive_message_length": config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    "grpc.max_send_message_length": 2 ** 31 - 1,
+  });
+  addTypedService(grpcServer, KV_SERVICE, {
+    Range: unary((r) => kv.range(r)),
+    Put: unary((r) => kv.put(r)),
+    DeleteRange: unary((r) => kv.deleteRange(r)),
+  });
+  addTypedService(grpcServer, MAINTENANCE_SERVICE, { Status: unary(() => status.etcdStatus()) });
+  addTypedService(grpcServer, CLUSTER_SERVICE, { MemberList: unary(() => status.memberList()) });
+  addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
+  const clientPort = await bindGrpc(grpcServer, config.listenClient);
+  const metricsAddress = splitHostPort(config.listenMetrics);
+  const http: HttpServer = await startHttp(
+    {
+      metrics,
+      logger,
+      health: () => node.linearizableBarrier(),
+      ready: () => (node.leaderId === 0 ? "no leader known yet" : null),
+      applyFaults: config.unsafeTestMode
+        ? (rules) => node.transport.faults.applyRules(rules)
+        : null,
+    },
+    metricsAddress.host,
+    metricsAddress.port,
+  );
+  logger.info(
+    {
+      client: config.listenClient,
+      peer: config.listenPeer,
+      metrics: config.listenMetrics,
+      dataDir: config.dataDir,
+    },
+    "serving",
+  );
+  return {
+    node,
+    clientPort,
+    stop: async () => {
+      http.close();
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await node.stop();
+    },
+  };
+}
+
+function serveHelp(): string {
+  const lines = Object.entries(SERVE_FLAGS).map(
+    ([flag, spec]) =>
+      `  --${flag.padEnd(24)}${spec.help}${spec.default !== undefined ? ` (default ${spec.default})` : ""}  [${envName(flag)}]`,
+  );
+  return `usage: cairn serve --name NAME --initial-cluster n1=host:port,... [flags]\n\n${lines.join("\n")}\n`;
+}
+
+export async function serveMain(argv: readonly string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(serveHelp());
+    return;
+  }
+  let config: ServeConfig;
+  try {
+    config = parseServeArgs(argv, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cairn serve: ${error.message}\n(see cairn serve --help)\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.name, config.logLevel);
+  const member = await startMember(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    member.stop().then(
+      () => {
+        logger.info("stopped");
+        logger.flush();
+        setTimeout(() => process.exit(0), 50);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "unclean shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}

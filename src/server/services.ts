@@ -1,0 +1,60 @@
+// gRPC service definitions served on the client port, bound to the generated
+// codecs: etcd's KV, Maintenance and Cluster (the parts implemented so far)
+// and cairn.v1.Node. grpc-js answers UNIMPLEMENTED for any other method.
+import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
+import { cairn } from "../gen/cairn.js";
+import { etcdserverpb } from "../gen/etcd.js";
+import { unaryMethod } from "../transport/grpc-codec.js";
+import { toServiceError } from "./errors.js";
+
+export const KV_SERVICE = {
+  Range: unaryMethod(
+    "/etcdserverpb.KV/Range",
+    etcdserverpb.RangeRequest,
+    etcdserverpb.RangeResponse,
+  ),
+  Put: unaryMethod("/etcdserverpb.KV/Put", etcdserverpb.PutRequest, etcdserverpb.PutResponse),
+  DeleteRange: unaryMethod(
+    "/etcdserverpb.KV/DeleteRange",
+    etcdserverpb.DeleteRangeRequest,
+    etcdserverpb.DeleteRangeResponse,
+  ),
+};
+
+export const MAINTENANCE_SERVICE = {
+  Status: unaryMethod(
+    "/etcdserverpb.Maintenance/Status",
+    etcdserverpb.StatusRequest,
+    etcdserverpb.StatusResponse,
+  ),
+};
+
+export const CLUSTER_SERVICE = {
+  MemberList: unaryMethod(
+    "/etcdserverpb.Cluster/MemberList",
+    etcdserverpb.MemberListRequest,
+    etcdserverpb.MemberListResponse,
+  ),
+};
+
+export const NODE_SERVICE = {
+  Status: unaryMethod(
+    "/cairn.v1.Node/Status",
+    cairn.v1.NodeStatusRequest,
+    cairn.v1.NodeStatusResponse,
+  ),
+};
+
+/** Adapts a promise-returning handler to grpc-js, mapping thrown errors to statuses. */
+export function unary<Req, Res>(
+  handler: (request: Req) => Promise<Res> | Res,
+): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => handler(call.request))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toServiceError(error)),
+      );
+  };
+}

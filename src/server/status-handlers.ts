@@ -1,0 +1,101 @@
+// Answers about this member: the etcd response header every reply carries,
+// etcd's Maintenance.Status and Cluster.MemberList, and cairn.v1.Node.Status
+// (role and per-peer contact, which etcd's Status does not expose).
+import type { cairn } from "../gen/cairn.js";
+import type { etcdserverpb } from "../gen/etcd.js";
+import type { NodeId } from "../raft/types.js";
+import type { ServeConfig } from "./config.js";
+import { clusterId } from "./ids.js";
+import type { RaftNode } from "./raft-node.js";
+
+export class StatusHandlers {
+  private readonly clusterIdValue: number;
+
+  constructor(
+    private readonly node: RaftNode,
+    private readonly config: ServeConfig,
+    private readonly members: ReadonlyMap<NodeId, { name: string; peerAddress: string }>,
+    private readonly version: string,
+  ) {
+    this.clusterIdValue = clusterId(
+      config.initialCluster.map((p) => p.name),
+      config.initialClusterToken,
+    );
+  }
+
+  header(revision: number): etcdserverpb.ResponseHeader.$Properties {
+    return {
+      clusterId: this.clusterIdValue,
+      memberId: this.node.id,
+      revision,
+      raftTerm: this.node.status().term,
+    };
+  }
+
+  etcdStatus(): etcdserverpb.StatusResponse.$Properties {
+    const raft = this.node.status();
+    return {
+      header: this.header(this.node.stateMachine.kv.revision),
+      version: this.version,
+      dbSize: 0,
+      leader: raft.leader,
+      raftIndex: raft.commit,
+      raftTerm: raft.term,
+      raftAppliedIndex: this.node.appliedIndex,
+      errors: [],
+      dbSizeInUse: 0,
+      isLearner: false,
+    };
+  }
+
+  memberList(): etcdserverpb.MemberListResponse.$Properties {
+    return {
+      header: this.header(this.node.stateMachine.kv.revision),
+      members: [...this.members].map(([id, member]) => ({
+        ID: id,
+        name: member.name,
+        peerURLs: [`http://${member.peerAddress}`],
+        clientURLs: member.name === this.config.name ? [`http://${this.config.listenClient}`] : [],
+        isLearner: false,
+      })),
+    };
+  }
+
+  nodeStatus(): cairn.v1.NodeStatusResponse.$Properties {
+    const raft = this.node.status();
+    const nowMs = Date.now();
+    const peerStats = this.node.transport.peerStats();
+    const peers: cairn.v1.PeerStatus.$Properties[] = [];
+    for (const [id, member] of this.members) {
+      if (id === this.node.id) continue;
+      const stats = peerStats.get(id);
+      const progress = raft.progress.get(id);
+      peers.push({
+        id,
+        name: member.name,
+        address: member.peerAddress,
+        connected: stats?.connected ?? false,
+        lastContactMsAgo: stats?.lastContactMs == null ? -1 : nowMs - stats.lastContactMs,
+        roundTripMs: stats?.roundTripMs ?? -1,
+        matchIndex: progress?.match ?? 0,
+        nextIndex: progress?.next ?? 0,
+        progressState: progress?.state ?? "",
+      });
+    }
+    return {
+      name: this.config.name,
+      id: this.node.id,
+      role: raft.role,
+      term: raft.term,
+      leaderId: raft.leader,
+      leaderName: this.members.get(raft.leader)?.name ?? "",
+      commitIndex: raft.commit,
+      appliedIndex: this.node.appliedIndex,
+      lastLogIndex: this.node.lastLogIndex,
+      peers,
+      clusterId: this.clusterIdValue,
+      revision: this.node.stateMachine.kv.revision,
+      version: this.version,
+    };
+  }
+}
