@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname; // proto/gen.mjs lives one level down
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
 /** One generated module per protocol family, so each stays small to load. */
