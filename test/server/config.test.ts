@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseAddress, parseServeArgs } from "../../src/server/config.js";
+
+describe("cairn serve flags", () => {
+  it("accepts host:port and etcd-style URLs", () => {
+    expect(parseAddress("listen-peer", "127.0.0.1:2380")).toBe("127.0.0.1:2380");
+    expect(parseAddress("listen-peer", "http://127.0.0.1:2380")).toBe("127.0.0.1:2380");
+    expect(parseAddress("listen-peer", "https://node-1.example:2380/")).toBe("node-1.example:2380");
+    expect(() => parseAddress("listen-peer", "127.0.0.1")).toThrow(
+      /--listen-peer: expected host:port/,
+    );
+    expect(() => parseAddress("listen-peer", "127.0.0.1:99999")).toThrow(ConfigError);
+  });
+
+  it("reads every flag from CAIRN_* env vars, flags win", () => {
+    const env = {
+      CAIRN_NAME: "n2",
+      CAIRN_SNAPSHOT_COUNT: "500",
+      CAIRN_INITIAL_CLUSTER: "n1=a:1,n2=b:2",
+    };
+    const fromEnv = parseServeArgs([], env);
+    expect(fromEnv).toMatchObject({
+      name: "n2",
+      snapshotCount: 500,
+      heartbeatIntervalMs: 100,
+      electionTimeoutMs: 1000,
+    });
+    expect(fromEnv.initialCluster).toEqual([
+      { name: "n1", peerAddress: "a:1" },
+      { name: "n2", peerAddress: "b:2" },
+    ]);
+    expect(parseServeArgs(["--snapshot-count", "7"], env).snapshotCount).toBe(7);
+  });
+
+  it("rejects bad input with a message naming the flag and what is allowed", () => {
+    expect(() => parseServeArgs([], {})).toThrow(/--name is required/);
+    expect(() => parseServeArgs(["--name", "n1", "--initial-cluster", "n2=a:1"], {})).toThrow(
+      /does not list this member "n1"/,
+    );
+    expect(() =>
+      parseServeArgs(["--name", "n1", "--initial-cluster", "n1=a:1,n1=b:2"], {}),
+    ).toThrow(/listed twice/);
+    expect(() => parseServeArgs(["--name", "n1", "--snapshot-count", "0"], {})).toThrow(
+      /--snapshot-count must be an integer in 1\.\./,
+    );
+    expect(() =>
+      parseServeArgs(
+        ["--name", "n1", "--heartbeat-interval", "100", "--election-timeout", "200"],
+        {},
+      ),
+    ).toThrow(/at least 5 ×/);
+    expect(() => parseServeArgs(["--name", "n1", "--bogus"], {})).toThrow(ConfigError);
+  });
+});
