@@ -1,0 +1,213 @@
+// Real multi-process clusters on loopback for end-to-end tests, jepsen-lite
+// and the benchmark: each member is a `cairn serve` child process with its log
+// captured to a file so a failure can show what happened. Only processes
+// started here are ever signalled, by their own PID.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { CairnClient, type NodeStatus } from "../src/client/client.js";
+
+/** Works from cluster/*.ts (tests, via vitest) and from dist/cluster/*.js (bench). */
+const HERE = import.meta.dirname;
+const ROOT = basename(dirname(HERE)) === "dist" ? resolve(HERE, "..", "..") : resolve(HERE, "..");
+const CLI = resolve(ROOT, "dist", "src", "cli", "main.js");
+
+export interface MemberHandle {
+  readonly name: string;
+  readonly client: string;
+  readonly peer: string;
+  readonly metrics: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  process: ChildProcess | null;
+}
+
+export interface ClusterOptions {
+  readonly size: number;
+  readonly extraArgs?: readonly string[];
+  /** Adds --unsafe-test-mode so link faults can be injected (tests only). */
+  readonly faultHooks?: boolean;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export class ProcessCluster {
+  readonly members: MemberHandle[] = [];
+  private constructor(
+    readonly dir: string,
+    private readonly extraArgs: readonly string[],
+  ) {}
+
+  static async start(options: ClusterOptions): Promise<ProcessCluster> {
+    if (!existsSync(CLI)) {
+      throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it for you)`);
+    }
+    const extraArgs = [
+      ...(options.extraArgs ?? []),
+      ...(options.faultHooks === true ? ["--unsafe-test-mode"] : []),
+    ];
+    const cluster = new ProcessCluster(mkdtempSync(join(tmpdir(), "cairn-cluster-")), extraArgs);
+    for (let i = 1; i <= options.size; i++) {
+      const [client, peer, metrics] = [await freePort(), await freePort(), await freePort()];
+      cluster.members.push({
+        name: `n${i}`,
+        client: `127.0.0.1:${client}`,
+        peer: `127.0.0.1:${peer}`,
+        metrics: `127.0.0.1:${metrics}`,
+        dataDir: join(cluster.dir, `n${i}`),
+        logFile: join(cluster.dir, `n${i}.log`),
+        process: null,
+      });
+    }
+    for (const member of cluster.members) cluster.startMember(member.name);
+    return cluster;
+  }
+
+  member(name: string): MemberHandle {
+    const member = this.members.find((m) => m.name === name);
+    if (member === undefined) throw new Error(`no member ${name}`);
+    return member;
+  }
+
+  startMember(name: string): void {
+    const member = this.member(name);
+    if (member.process !== null) throw new Error(`${name} is already running`);
+    const args = [
+      CLI,
+      "serve",
+      "--name",
+      member.name,
+      "--data-dir",
+      member.dataDir,
+      "--listen-client",
+      member.client,
+      "--listen-peer",
+      member.peer,
+      "--listen-metrics",
+      member.metrics,
+      "--initial-cluster",
+      this.members.map((m) => `${m.name}=${m.peer}`).join(","),
+      ...this.extraArgs,
+    ];
+    const child = spawn(process.execPath, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CAIRN_LOG_FORMAT: "json" },
+    });
+    const log = createWriteStream(member.logFile, { flags: "a" });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    child.on("exit", () => {
+      if (member.process === child) member.process = null;
+    });
+    member.process = child;
+  }
+
+  /** SIGKILL (or another signal) one member and wait until it is gone. */
+  async kill(name: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const member = this.member(name);
+    const child = member.process;
+    if (child === null) return;
+    const exited = new Promise<void>((done) => child.once("exit", () => done()));
+    child.kill(signal);
+    await exited;
+    member.process = null;
+  }
+
+  client(names?: readonly string[], timeoutMs = 3000): CairnClient {
+    const chosen = names === undefined ? this.members : names.map((n) => this.member(n));
+    return new CairnClient({
+      endpoints: chosen.map((m) => m.client),
+      timeoutMs,
+      attemptsMax: 2 * chosen.length,
+    });
+  }
+
+  async status(name: string): Promise<NodeStatus | null> {
+    const client = this.client([name], 1000);
+    try {
+      return await client.status(0);
+    } catch {
+      return null;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Waits until the running members (or the named ones) agree on one leader; returns its name. */
+  async waitForLeader(timeoutMs = 10_000, among?: readonly string[]): Promise<string> {
+    const names = among ?? this.members.filter((m) => m.process !== null).map((m) => m.name);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(names.map((n) => this.status(n)));
+      const leaders = new Set(statuses.map((s) => s?.leaderName ?? ""));
+      const leader = [...leaders][0];
+      if (
+        leaders.size === 1 &&
+        leader !== undefined &&
+        leader !== "" &&
+        statuses.some((s) => s?.role === "leader")
+      ) {
+        return leader;
+      }
+      await sleep(100);
+    }
+    throw new Error(
+      `no agreed leader among ${names.join(",")} within ${timeoutMs} ms\n${this.tailLogs()}`,
+    );
+  }
+
+  /** Waits until every named member has applied at least `index`. */
+  async waitForApplied(names: readonly string[], index: number, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(names.map((n) => this.status(n)));
+      if (statuses.every((s) => s !== null && s.appliedIndex >= index)) return;
+      await sleep(100);
+    }
+    throw new Error(
+      `members ${names.join(",")} did not apply index ${index} within ${timeoutMs} ms`,
+    );
+  }
+
+  /** Test-only link faults through the member's guarded admin endpoint. */
+  async faults(name: string, rules: unknown): Promise<void> {
+    const response = await fetch(`http://${this.member(name).metrics}/test/faults`, {
+      method: "POST",
+      body: JSON.stringify(rules),
+    });
+    if (!response.ok)
+      throw new Error(`faults on ${name}: ${response.status} ${await response.text()}`);
+  }
+
+  tailLogs(lines = 15): string {
+    return this.members
+      .map((m) => {
+        const text = existsSync(m.logFile)
+          ? readFileSync(m.logFile, "utf8").trim().split("\n").slice(-lines).join("\n")
+          : "";
+        return `--- ${m.name} (${m.logFile})\n${text}`;
+      })
+      .join("\n");
+  }
+
+  async stop(keepData = false): Promise<void> {
+    await Promise.all(this.members.map((m) => this.kill(m.name, "SIGTERM")));
+    if (!keepData) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
