@@ -1,0 +1,20 @@
+// Public entry point of the storage layer: the DiskStore, its data types and
+// its errors. Codecs and key layout stay internal to src/storage.
+
+export {
+  type ApplyStateOptions,
+  DiskStore,
+  type DiskStoreOptions,
+  type LoadedState,
+  STORAGE_FORMAT_VERSION,
+  type StateWrite,
+  type SyncObserver,
+} from "./disk-store.js";
+export {
+  CorruptRecordError,
+  StorageError,
+  type StorageErrorCode,
+  StorageIoError,
+  StorageLockedError,
+  UnsupportedFormatError,
+} from "./errors.js";
