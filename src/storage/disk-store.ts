@@ -3,6 +3,12 @@
 // the state machine's writes plus the applied index in unsynced batches, and
 // reads it all back at boot, refusing to start on any record that fails its CRC.
 //
+// On disk (details in keys.ts and the *-record.ts codecs), every value CRC-framed:
+//   0x01 | index u64 BE                  log entry: kind u8, term u64, index u64, data
+//   0x02 | "hard-state" | "conf-state" | "applied-index" | "snapshot-meta"
+//        | "log-start" | "format-version"   meta records
+//   0x03 | len u8 | table | key          state table rows (the state machine's bytes)
+//
 // Rules the node's loop relies on:
 // 1. `load()` runs once, after `open()` and before any write.
 // 2. Writes go through two lanes, each with at most one call in flight
