@@ -120,15 +120,15 @@ export function messageToWire(message: Message): WireMessage {
 }
 
 export function encodeBatch(batch: Batch): Uint8Array {
-  assertUint(batch.from, "batch.from");
+  assert(batch.from > 0, "a batch names its sender");
   assertUint(batch.pingId, "batch.pingId");
   const bytes = wire.MessageBatch.encode({
-    from: batch.from,
+    from: assertUint(batch.from, "batch.from"),
     clusterId: assertUint(batch.clusterId, "batch.clusterId"),
     pingId: batch.pingId,
     messages: batch.messages.map(messageToWire),
   }).finish();
-  assert(bytes.byteLength > 0 || batch.messages.length === 0, "non-empty batch encoded to nothing");
+  assert(bytes.byteLength > 0, "a batch with a sender encodes to at least one field");
   return bytes;
 }
 

@@ -1,7 +1,14 @@
 // Public entry point of src/transport: the peer transport, its fault hook,
 // the wire codec and the generic grpc-js helpers other services reuse.
 
-export { type Batch, decodeBatch, decodeMessage, encodeBatch, encodeMessage } from "./codec.js";
+export {
+  type Batch,
+  decodeBatch,
+  decodeMessage,
+  encodeBatch,
+  encodeMessage,
+  wireUint,
+} from "./codec.js";
 export {
   ClusterMismatchError,
   FaultRulesError,
