@@ -4,7 +4,7 @@
 // int64 fields decode as JS numbers (--force-number): every id and revision
 // cairn issues stays below 2^53, which keeps the hot path free of Long objects.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname; // proto/gen.mjs lives one level down
@@ -26,6 +26,19 @@ function protoFiles(dir) {
     else if (name.endsWith(".proto")) out.push(full);
   }
   return out;
+}
+
+/**
+ * --force-number changes only the typings: with the `long` package installed,
+ * protobufjs still decodes 64-bit fields as Long objects. Unsetting util.Long
+ * before the generated defaults are computed makes them plain numbers at
+ * runtime too, so the .d.ts tells the truth.
+ */
+function disableLong(file) {
+  const anchor = 'import $protobuf from "protobufjs/minimal.js";';
+  const text = readFileSync(file, "utf8");
+  if (!text.includes(anchor)) throw new Error(`${file}: protobufjs import not found`);
+  writeFileSync(file, text.replace(anchor, `${anchor}\n$protobuf.util.Long = undefined;\n$protobuf.configure();`));
 }
 
 const genDir = join(root, "src", "gen");
@@ -62,6 +75,7 @@ for (const mod of modules) {
     ],
     { cwd: join(root, "proto"), stdio: "inherit" },
   );
+  disableLong(js);
   execFileSync(bin("pbts"), ["--no-comments", "-o", dts, js], { stdio: "inherit" });
   copyFileSync(js, join(distGenDir, `${mod.name}.js`));
   console.log(`proto: ${mod.name} (${files.length} files)`);
