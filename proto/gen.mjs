@@ -63,6 +63,10 @@ for (const mod of modules) {
       "-w",
       "es6",
       "--es6",
+      // Its own root per module: raft.js and cairn.js both define the `cairn`
+      // namespace and would overwrite each other on the shared default root.
+      "-r",
+      mod.name,
       "--force-number",
       "--no-verify",
       "--no-delimited",

@@ -27,3 +27,25 @@ describe("generated codecs decode 64-bit integers as numbers", () => {
     expect(batch.clusterId).toBe(2 ** 45);
   });
 });
+
+// Regression: raft.js and cairn.js both define the `cairn` namespace; on one
+// shared protobufjs root the module loaded last replaced the other's, and
+// decoding cairn.v1 messages threw "Error deserializing request".
+describe("generated modules keep separate roots", () => {
+  it("cairn.v1 and cairn.raft.v1 messages both decode when both modules are loaded", async () => {
+    const { cairn: platform } = await import("../../src/gen/cairn.js");
+    const status = platform.v1.NodeStatusResponse.decode(
+      platform.v1.NodeStatusResponse.encode({ name: "n1", peers: [{ id: 2, name: "n2" }] }).finish(),
+    );
+    expect(status.peers[0]?.name).toBe("n2");
+    expect(platform.v1.NodeStatusRequest.decode(new Uint8Array(0))).toBeInstanceOf(platform.v1.NodeStatusRequest);
+    // Nested types resolve through the root: decode a batch holding messages and entries.
+    const batch = cairn.raft.v1.MessageBatch.decode(
+      cairn.raft.v1.MessageBatch.encode({
+        from: 1,
+        messages: [{ type: 5, to: 2, from: 1, entries: [{ term: 1, index: 1, kind: 1 }] }],
+      }).finish(),
+    );
+    expect(batch.messages[0]?.entries[0]?.index).toBe(1);
+  });
+});
