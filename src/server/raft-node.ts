@@ -351,6 +351,12 @@ export class RaftNode {
     metrics.isLeader.set(next.role === "leader" ? 1 : 0);
     if (next.leader !== previous.leader) {
       if (next.leader !== 0) metrics.leaderChanges.inc();
+      if (previous.leader !== 0) {
+        // Proposals forwarded to (or made by) the old leader may be lost with
+        // it; fail them now rather than at the request timeout. Like a timeout
+        // the outcome is unknown to the client: the entry may still commit.
+        this.waiters.failAll(new CairnError("LEADER_CHANGED"), "leader-changed");
+      }
       const leaderName = this.options.members.get(next.leader)?.name ?? null;
       this.options.logger.info({ leader: leaderName, role: next.role }, "leader changed");
     }
