@@ -46,6 +46,6 @@ describe("generated modules keep separate roots", () => {
         messages: [{ type: 5, to: 2, from: 1, entries: [{ term: 1, index: 1, kind: 1 }] }],
       }).finish(),
     );
-    expect(batch.messages[0]?.entries[0]?.index).toBe(1);
+    expect(batch.messages[0]?.entries?.[0]?.index).toBe(1);
   });
 });
