@@ -4,7 +4,15 @@
 // int64 fields decode as JS numbers (--force-number): every id and revision
 // cairn issues stays below 2^53, which keeps the hot path free of Long objects.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname; // proto/gen.mjs lives one level down
@@ -38,7 +46,10 @@ function disableLong(file) {
   const anchor = 'import $protobuf from "protobufjs/minimal.js";';
   const text = readFileSync(file, "utf8");
   if (!text.includes(anchor)) throw new Error(`${file}: protobufjs import not found`);
-  writeFileSync(file, text.replace(anchor, `${anchor}\n$protobuf.util.Long = undefined;\n$protobuf.configure();`));
+  writeFileSync(
+    file,
+    text.replace(anchor, `${anchor}\n$protobuf.util.Long = undefined;\n$protobuf.configure();`),
+  );
 }
 
 const genDir = join(root, "src", "gen");

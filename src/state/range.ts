@@ -71,7 +71,7 @@ export function rangeQuery(store: KvStore, query: RangeQuery): RangeAnswer {
   const sorted =
     query.sortOrder !== "none" && !(query.sortTarget === "key" && query.sortOrder === "ascend");
   if (!sorted && !hasFilters(query) && !query.countOnly) {
-    const kvs = [...store.scan(range, query.limit > 0 ? query.limit : 0)];
+    const kvs = [...store.scan(range, Math.max(query.limit, 0))];
     const count =
       query.limit > 0 && kvs.length === query.limit ? store.countInRange(range) : kvs.length;
     return { kvs: project(kvs, query), more: count > kvs.length, count, revision };

@@ -17,12 +17,16 @@ describe("5-member cluster", { timeout: 120_000 }, () => {
 
   it("keeps serving reads and writes with two members down", async () => {
     const leader = await cluster.waitForLeader();
-    const down = cluster.members.filter((m) => m.name !== leader).slice(0, 2).map((m) => m.name);
+    const down = cluster.members
+      .filter((m) => m.name !== leader)
+      .slice(0, 2)
+      .map((m) => m.name);
     for (const name of down) await cluster.kill(name, "SIGKILL");
     const up = cluster.members.filter((m) => !down.includes(m.name)).map((m) => m.name);
     const client = cluster.client(up);
     for (let i = 0; i < 50; i++) await client.put(`two-down-${i}`, `v${i}`);
-    for (let i = 0; i < 50; i++) expect((await client.get(`two-down-${i}`))?.value.toString()).toBe(`v${i}`);
+    for (let i = 0; i < 50; i++)
+      expect((await client.get(`two-down-${i}`))?.value.toString()).toBe(`v${i}`);
     client.close();
     for (const name of down) cluster.startMember(name);
     const commit = (await cluster.status(leader))?.commitIndex ?? 0;
@@ -35,34 +39,50 @@ describe("5-member cluster", { timeout: 120_000 }, () => {
     const majority = cluster.members.map((m) => m.name).filter((n) => !minority.includes(n));
     // Member ids derive from names and the (default) cluster token, as the server derives them.
     const cutFrom = (others: readonly string[]) => ({
-      links: others.map((name) => ({ peer: memberId(name, "cairn-cluster"), direction: "both", drop: true })),
+      links: others.map((name) => ({
+        peer: memberId(name, "cairn-cluster"),
+        direction: "both",
+        drop: true,
+      })),
     });
     for (const name of minority) await cluster.faults(name, cutFrom(majority));
     for (const name of majority) await cluster.faults(name, cutFrom(minority));
     await sleep(500);
-    const commitBefore = await Promise.all(minority.map(async (n) => (await cluster.status(n))?.commitIndex));
+    const commitBefore = await Promise.all(
+      minority.map(async (n) => (await cluster.status(n))?.commitIndex),
+    );
 
     const minorityClient = cluster.client(minority, 1500);
     const attempts = await Promise.allSettled(
       Array.from({ length: 5 }, (_, i) => minorityClient.put(`minority-${i}`, "must not commit")),
     );
     minorityClient.close();
-    expect(attempts.every((a) => a.status === "rejected"), "no write on the minority side is acknowledged").toBe(true);
+    expect(
+      attempts.every((a) => a.status === "rejected"),
+      "no write on the minority side is acknowledged",
+    ).toBe(true);
 
     const newLeader = await cluster.waitForLeader(15_000, majority);
     expect(majority).toContain(newLeader);
     const majorityClient = cluster.client(majority);
     for (let i = 0; i < 20; i++) await majorityClient.put(`majority-${i}`, `v${i}`);
     majorityClient.close();
-    const commitAfter = await Promise.all(minority.map(async (n) => (await cluster.status(n))?.commitIndex));
+    const commitAfter = await Promise.all(
+      minority.map(async (n) => (await cluster.status(n))?.commitIndex),
+    );
     expect(commitAfter, "the minority side's commit index did not move").toEqual(commitBefore);
 
     for (const member of cluster.members) await cluster.faults(member.name, { links: [] });
     const commit = (await cluster.status(newLeader))?.commitIndex ?? 0;
-    await cluster.waitForApplied(cluster.members.map((m) => m.name), commit, 20_000);
+    await cluster.waitForApplied(
+      cluster.members.map((m) => m.name),
+      commit,
+      20_000,
+    );
     const reader = cluster.client();
     for (let i = 0; i < 5; i++) expect(await reader.get(`minority-${i}`)).toBeNull();
-    for (let i = 0; i < 20; i++) expect((await reader.get(`majority-${i}`))?.value.toString()).toBe(`v${i}`);
+    for (let i = 0; i < 20; i++)
+      expect((await reader.get(`majority-${i}`))?.value.toString()).toBe(`v${i}`);
     reader.close();
   });
 });

@@ -7,7 +7,11 @@ import { cairn } from "../../src/gen/raft.js";
 
 describe("generated codecs decode 64-bit integers as numbers", () => {
   it("etcd int64 and uint64 fields", () => {
-    const bytes = etcdserverpb.RangeRequest.encode({ key: Buffer.from("k"), limit: 7, revision: 2 ** 40 }).finish();
+    const bytes = etcdserverpb.RangeRequest.encode({
+      key: Buffer.from("k"),
+      limit: 7,
+      revision: 2 ** 40,
+    }).finish();
     const decoded = etcdserverpb.RangeRequest.decode(bytes);
     expect(typeof decoded.limit).toBe("number");
     expect(decoded.revision).toBe(2 ** 40);
@@ -35,10 +39,15 @@ describe("generated modules keep separate roots", () => {
   it("cairn.v1 and cairn.raft.v1 messages both decode when both modules are loaded", async () => {
     const { cairn: platform } = await import("../../src/gen/cairn.js");
     const status = platform.v1.NodeStatusResponse.decode(
-      platform.v1.NodeStatusResponse.encode({ name: "n1", peers: [{ id: 2, name: "n2" }] }).finish(),
+      platform.v1.NodeStatusResponse.encode({
+        name: "n1",
+        peers: [{ id: 2, name: "n2" }],
+      }).finish(),
     );
     expect(status.peers[0]?.name).toBe("n2");
-    expect(platform.v1.NodeStatusRequest.decode(new Uint8Array(0))).toBeInstanceOf(platform.v1.NodeStatusRequest);
+    expect(platform.v1.NodeStatusRequest.decode(new Uint8Array(0))).toBeInstanceOf(
+      platform.v1.NodeStatusRequest,
+    );
     // Nested types resolve through the root: decode a batch holding messages and entries.
     const batch = cairn.raft.v1.MessageBatch.decode(
       cairn.raft.v1.MessageBatch.encode({

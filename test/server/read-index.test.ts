@@ -4,7 +4,12 @@ import { ReadIndexBatcher } from "../../src/server/read-index.js";
 function setup(accept = true) {
   const issued: string[] = [];
   const batcher = new ReadIndexBatcher(
-    { issue: (context) => (issued.push(Buffer.from(context).toString()), accept) },
+    {
+      issue: (context) => {
+        issued.push(Buffer.from(context).toString());
+        return accept;
+      },
+    },
     1000,
     100,
     10,
