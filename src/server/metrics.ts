@@ -9,7 +9,18 @@ import {
   Registry,
 } from "prom-client";
 
+/** One peer's link figures, read when Prometheus scrapes. */
+export interface PeerLinkSample {
+  readonly peer: string;
+  readonly roundTripMs: number | null;
+  readonly lastContactMs: number | null;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
 export class NodeMetrics {
+  /** Set once the transport exists; the per-peer gauges read it at scrape time. */
+  private peerSamples: () => readonly PeerLinkSample[] = () => [];
   readonly registry = new Registry();
   readonly hasLeader: Gauge;
   readonly isLeader: Gauge;
@@ -90,8 +101,18 @@ export class NodeMetrics {
       buckets: exponentialBuckets(0.0001, 2, 16),
       registers,
     });
+    const metrics = this;
     const peerGauge = (name: string, help: string): Gauge =>
-      new Gauge({ name, help, labelNames: ["peer"], registers });
+      new Gauge({
+        name,
+        help,
+        labelNames: ["peer"],
+        registers,
+        collect() {
+          this.reset();
+          metrics.samplePeers();
+        },
+      });
     this.peerRoundTripSeconds = peerGauge(
       "cairn_network_peer_round_trip_time_seconds",
       "peer stream RTT",
@@ -105,5 +126,23 @@ export class NodeMetrics {
       "cairn_network_peer_received_bytes_total",
       "bytes received from peer",
     );
+  }
+
+  bindPeers(sampler: () => readonly PeerLinkSample[]): void {
+    this.peerSamples = sampler;
+  }
+
+  private samplePeers(): void {
+    const nowMs = Date.now();
+    for (const sample of this.peerSamples()) {
+      const labels = { peer: sample.peer };
+      if (sample.roundTripMs !== null)
+        this.peerRoundTripSeconds.set(labels, sample.roundTripMs / 1000);
+      if (sample.lastContactMs !== null) {
+        this.peerLastContactSeconds.set(labels, (nowMs - sample.lastContactMs) / 1000);
+      }
+      this.peerSentBytes.set(labels, sample.bytesSent);
+      this.peerReceivedBytes.set(labels, sample.bytesReceived);
+    }
   }
 }

@@ -76,6 +76,15 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     logger,
     metrics,
   });
+  metrics.bindPeers(() =>
+    [...node.transport.peerStats()].map(([id, stats]) => ({
+      peer: members.get(id)?.name ?? String(id),
+      roundTripMs: stats.roundTripMs,
+      lastContactMs: stats.lastContactMs,
+      bytesSent: stats.bytesSent,
+      bytesReceived: stats.bytesReceived,
+    })),
+  );
   const status = new StatusHandlers(node, config, members, CAIRN_VERSION);
   const kv = new KvHandlers(node, status);
   const grpcServer = new Server({

@@ -34,6 +34,19 @@ describe("3-member cluster under a leader kill", { timeout: 120_000 }, () => {
     }
   });
 
+  it("exposes health, readiness and per-peer metrics over HTTP", async () => {
+    const member = cluster.members[0];
+    const base = `http://${member?.metrics}`;
+    expect(await (await fetch(`${base}/health`)).json()).toEqual({ health: "true" });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^cairn_server_has_leader 1$/m);
+    expect(text).toMatch(/^cairn_raft_applied_index [1-9]/m);
+    expect(text).toMatch(/^cairn_disk_wal_fsync_duration_seconds_count [1-9]/m);
+    expect(text).toMatch(/^cairn_network_peer_last_contact_seconds\{peer="n2"\} /m);
+    expect(text).toMatch(/^cairn_network_peer_sent_bytes_total\{peer="n3"\} [1-9]/m);
+  });
+
   it("keeps every acknowledged write through a leader kill -9, and the victim catches up", async () => {
     const leader = await cluster.waitForLeader(10_000);
     const acknowledged = new Map<string, string>();
