@@ -1,0 +1,453 @@
+// The Raft protocol state of one node: term, vote, role, log and progress, the
+// role transitions, the tick-driven timers and the term rules every message
+// passes before role-specific handling (step-leader.ts, step-follower.ts).
+
+import { assert, assertNever } from "../util/assert.js";
+import type { ProposeResult, RaftConfig, RaftLogger } from "./config.js";
+import { UNCOMMITTED_ENTRIES_MAX } from "./config.js";
+import { handleVoteRequest, hup, isTransferContext } from "./election.js";
+import { RaftLog } from "./log.js";
+import { flushReadIndexBroadcast, leaderReadIndex, type PendingRead } from "./read-index.js";
+import { ReadOnlyQueue } from "./read-only.js";
+import { bcastAppend, bcastHeartbeat, maybeCommit, onCommitAdvanced } from "./replication.js";
+import { stepCandidate, stepFollower } from "./step-follower.js";
+import { stepLeader, stepLeaderTransfer } from "./step-leader.js";
+import { ProgressTracker } from "./tracker.js";
+import {
+  type Entry,
+  emptyMessage,
+  type HardState,
+  type LogIndex,
+  type Message,
+  NO_NODE,
+  type NodeId,
+  type Rand,
+  type ReadState,
+  type Role,
+  type SoftState,
+  type Term,
+} from "./types.js";
+
+/** Fields of an outgoing message; `from` and (usually) `term` are filled in by send(). */
+export type Outgoing = Partial<Omit<Message, "from">> & Pick<Message, "type" | "to">;
+
+const VOTE_TYPES = new Set(["MsgVote", "MsgVoteResp", "MsgPreVote", "MsgPreVoteResp"]);
+
+export class Raft {
+  readonly id: NodeId;
+  term: Term = 0;
+  vote: NodeId = NO_NODE;
+  lead: NodeId = NO_NODE;
+  role: Role = "follower";
+  readonly log: RaftLog;
+  readonly tracker: ProgressTracker;
+  readonly electionTimeout: number;
+  readonly heartbeatTimeout: number;
+  readonly checkQuorum: boolean;
+  readonly preVote: boolean;
+  readonly maxBytesPerMessage: number;
+  /** Leader: ticks since the last check-quorum round. Others: since we heard from a leader. */
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  /** Leader only: the peer we are handing leadership to, or NO_NODE. */
+  leadTransferee: NodeId = NO_NODE;
+  readOnly = new ReadOnlyQueue();
+  /** Leader only: reads that arrived before an entry of this term was committed. */
+  pendingReads: PendingRead[] = [];
+  /** Leader only: reads were queued since the last heartbeat broadcast. */
+  readBroadcastPending = false;
+  /** Outgoing messages, handed to the shell in the next Ready. */
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  private readonly rand: Rand;
+  private readonly logger: RaftLogger | undefined;
+
+  constructor(config: RaftConfig) {
+    this.id = config.id;
+    this.electionTimeout = config.electionTicks;
+    this.heartbeatTimeout = config.heartbeatTicks;
+    this.checkQuorum = config.checkQuorum;
+    this.preVote = config.preVote;
+    this.maxBytesPerMessage = config.maxBytesPerMessage;
+    this.rand = config.rand;
+    this.logger = config.logger;
+    const { hardState, confState } = config.storage.initialState();
+    this.tracker = new ProgressTracker(confState.voters, config.maxInflightMessages);
+    assert(
+      this.tracker.isVoter(this.id),
+      `node ${this.id} is not among voters ${confState.voters.join(",")} (learners are not supported yet)`,
+    );
+    this.log = new RaftLog(config.storage);
+    this.loadHardState(hardState);
+    if (config.applied > 0) {
+      this.log.appliedTo(config.applied);
+    }
+    this.becomeFollower(this.term, NO_NODE, "start");
+  }
+
+  private loadHardState(hardState: HardState): void {
+    const lastIndex = this.log.lastIndex();
+    assert(
+      hardState.commit <= lastIndex,
+      `stored commit ${hardState.commit} beyond last index ${lastIndex}: log lost or corrupted`,
+    );
+    this.log.commitTo(hardState.commit);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { leader: this.lead, role: this.role };
+  }
+
+  event(name: string, fields: Readonly<Record<string, unknown>>): void {
+    this.logger?.event(name, { id: this.id, ...fields });
+  }
+
+  /** Queues a message; it leaves in the next Ready, after that Ready is persisted. */
+  send(out: Outgoing): void {
+    assert(out.to !== this.id && out.to !== NO_NODE, `bad recipient ${out.to} for ${out.type}`);
+    let term: Term;
+    if (VOTE_TYPES.has(out.type)) {
+      // Vote traffic carries the term it is about, which may differ from ours (pre-vote).
+      assert(out.term !== undefined && out.term > 0, `${out.type} needs an explicit term`);
+      term = out.term;
+    } else {
+      assert(out.term === undefined, `${out.type} must not set a term`);
+      // Proposals and reads forwarded to the leader are term-less, like local requests.
+      term = out.type === "MsgProp" || out.type === "MsgReadIndex" ? 0 : this.term;
+    }
+    this.msgs.push({ ...emptyMessage(out.type, this.id, out.to, term), ...out, term });
+  }
+
+  // ---- role transitions -------------------------------------------------
+
+  private reset(term: Term): void {
+    if (this.term !== term) {
+      assert(term > this.term, `term went backwards from ${this.term} to ${term}`);
+      this.term = term;
+      this.vote = NO_NODE;
+    }
+    this.lead = NO_NODE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.electionTimeout + this.rand.nextInt(this.electionTimeout);
+    assert(
+      this.randomizedElectionTimeout >= this.electionTimeout &&
+        this.randomizedElectionTimeout < 2 * this.electionTimeout,
+      `rand gave election timeout ${this.randomizedElectionTimeout} outside [T, 2T)`,
+    );
+    this.leadTransferee = NO_NODE;
+    this.tracker.resetVotes();
+    // Our own match counts only what is durable: the leader acknowledges itself on advance.
+    this.tracker.resetProgress(this.log.lastIndex(), this.id, this.log.stableLastIndex());
+    this.readOnly = new ReadOnlyQueue();
+    this.pendingReads = [];
+    this.readBroadcastPending = false;
+  }
+
+  becomeFollower(term: Term, lead: NodeId, reason: string): void {
+    this.reset(term);
+    this.role = "follower";
+    this.lead = lead;
+    this.event("became-follower", { term, leader: lead, reason });
+  }
+
+  becomePreCandidate(reason: string): void {
+    assert(this.role !== "leader", "invalid transition leader -> pre-candidate");
+    // Pre-candidacy changes neither term nor vote: that is its whole point.
+    this.tracker.resetVotes();
+    this.lead = NO_NODE;
+    this.role = "pre-candidate";
+    this.event("became-pre-candidate", { term: this.term, reason });
+  }
+
+  becomeCandidate(reason: string): void {
+    assert(this.role !== "leader", "invalid transition leader -> candidate");
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = "candidate";
+    this.event("became-candidate", { term: this.term, reason });
+  }
+
+  becomeLeader(reason: string): void {
+    assert(this.role === "candidate", `invalid transition ${this.role} -> leader`);
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = "leader";
+    const self = this.tracker.get(this.id);
+    assert(self !== undefined, "leader has no progress for itself");
+    self.becomeReplicate();
+    self.recentActive = true;
+    // §5.4.2: entries of earlier terms commit only once an entry of ours does.
+    this.appendEntries([new Uint8Array(0)]);
+    this.event("became-leader", { term: this.term, leader: this.id, reason });
+  }
+
+  /** Leader: stamps new entries with our term and the next indexes, appends them. */
+  appendEntries(datas: readonly Uint8Array[]): void {
+    assert(this.role === "leader", "only the leader appends new entries");
+    const lastIndex = this.log.lastIndex();
+    const entries: Entry[] = datas.map((data, i) => ({
+      term: this.term,
+      index: lastIndex + 1 + i,
+      kind: "normal",
+      data,
+    }));
+    const newLast = this.log.append(entries);
+    assert(newLast === lastIndex + datas.length, "leader append did not extend the log");
+  }
+
+  promotable(): boolean {
+    return this.tracker.isVoter(this.id);
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  // ---- timers -----------------------------------------------------------
+
+  tick(): void {
+    switch (this.role) {
+      case "follower":
+      case "pre-candidate":
+      case "candidate":
+        this.tickElection();
+        return;
+      case "leader":
+        this.tickHeartbeat();
+        return;
+      default:
+        assertNever(this.role, "role");
+    }
+  }
+
+  private tickElection(): void {
+    this.electionElapsed += 1;
+    if (!this.promotable() || this.electionElapsed < this.randomizedElectionTimeout) {
+      return;
+    }
+    const waited = this.electionElapsed;
+    this.electionElapsed = 0;
+    const reason =
+      this.role === "follower"
+        ? `election timeout, leader silent for ${waited} ticks`
+        : `election timeout, no decision within ${waited} ticks`;
+    hup(this, this.preVote ? "pre-election" : "election", reason);
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed += 1;
+    this.electionElapsed += 1;
+    for (const [id, pr] of this.tracker.progress) {
+      if (id !== this.id) {
+        pr.ticksSinceHeardFrom += 1;
+      }
+    }
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) {
+        this.checkQuorumRound();
+      }
+      if (this.role === "leader" && this.leadTransferee !== NO_NODE) {
+        this.event("leader-transfer-aborted", { term: this.term, to: this.leadTransferee });
+        this.leadTransferee = NO_NODE;
+      }
+    }
+    if (this.role !== "leader") {
+      return;
+    }
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0;
+      bcastHeartbeat(this);
+    }
+  }
+
+  /** Leader: step down unless a quorum was heard from during the last election timeout. */
+  private checkQuorumRound(): void {
+    const active = this.tracker.activeVoterCount(this.id);
+    if (!this.tracker.quorumActive(this.id)) {
+      const reason = `check-quorum: heard from only ${active} of ${this.tracker.voters.length}`;
+      this.event("step-down", { term: this.term, reason });
+      this.becomeFollower(this.term, NO_NODE, reason);
+      return;
+    }
+    for (const [id, pr] of this.tracker.progress) {
+      if (id !== this.id) {
+        pr.recentActive = false;
+      }
+    }
+  }
+
+  // ---- local requests -----------------------------------------------------
+
+  campaign(reason: string): void {
+    hup(this, this.preVote ? "pre-election" : "election", reason);
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    switch (this.role) {
+      case "leader":
+        return this.proposeAsLeader([data]);
+      case "follower":
+        if (this.lead === NO_NODE) {
+          return { ok: false, reason: "no-leader" };
+        }
+        this.send({ type: "MsgProp", to: this.lead, entries: [proposalEntry(data)] });
+        return { ok: true };
+      case "pre-candidate":
+      case "candidate":
+        return { ok: false, reason: "no-leader" };
+      default:
+        return assertNever(this.role, "role");
+    }
+  }
+
+  proposeAsLeader(datas: readonly Uint8Array[]): ProposeResult {
+    if (this.leadTransferee !== NO_NODE) {
+      return { ok: false, reason: "transferring-leadership" };
+    }
+    if (this.log.lastIndex() - this.log.committed >= UNCOMMITTED_ENTRIES_MAX) {
+      return { ok: false, reason: "too-many-uncommitted" };
+    }
+    this.appendEntries(datas);
+    bcastAppend(this);
+    return { ok: true };
+  }
+
+  readIndex(context: Uint8Array): ProposeResult {
+    if (this.role === "leader") {
+      return leaderReadIndex(this, { from: this.id, context });
+    }
+    if (this.role !== "follower" || this.lead === NO_NODE) {
+      return { ok: false, reason: "no-leader" };
+    }
+    this.send({ type: "MsgReadIndex", to: this.lead, context });
+    return { ok: true };
+  }
+
+  transferLeader(target: NodeId): void {
+    if (this.role === "leader") {
+      stepLeaderTransfer(this, target);
+    } else if (this.role === "follower" && this.lead !== NO_NODE && target !== this.lead) {
+      // As in etcd, `from` names the transferee so the leader knows whom to catch up.
+      this.msgs.push(emptyMessage("MsgTransferLeader", target, this.lead, this.term));
+    }
+  }
+
+  reportUnreachable(id: NodeId): void {
+    const pr = this.tracker.get(id);
+    // A MsgApp was probably lost: stop streaming optimistically and probe again.
+    if (this.role === "leader" && pr !== undefined && pr.state === "replicate") {
+      pr.becomeProbe();
+    }
+  }
+
+  /** The shell made entries up to (index, term) durable. */
+  onEntriesStable(index: LogIndex, term: Term): void {
+    this.log.stableTo(index, term);
+    if (this.role !== "leader" || !this.log.matchTerm(index, term)) {
+      return;
+    }
+    const self = this.tracker.get(this.id);
+    assert(self !== undefined, "leader has no progress for itself");
+    if (self.maybeUpdate(index) && maybeCommit(this)) {
+      onCommitAdvanced(this);
+    }
+  }
+
+  /** Called when the shell is about to take a Ready: batch pending work into messages. */
+  beforeReady(): void {
+    flushReadIndexBroadcast(this);
+  }
+
+  // ---- message handling -----------------------------------------------------
+
+  step(m: Message): void {
+    if (m.type === "MsgProp" || m.type === "MsgReadIndex") {
+      // Forwarded requests are term-less: they are addressed to whoever leads now.
+      this.stepByRole(m);
+      return;
+    }
+    if (m.term > this.term) {
+      if (!this.stepHigherTerm(m)) {
+        return;
+      }
+    } else if (m.term < this.term) {
+      this.stepLowerTerm(m);
+      return;
+    }
+    if (m.type === "MsgVote" || m.type === "MsgPreVote") {
+      handleVoteRequest(this, m);
+      return;
+    }
+    this.stepByRole(m);
+  }
+
+  private stepByRole(m: Message): void {
+    switch (this.role) {
+      case "leader":
+        stepLeader(this, m);
+        return;
+      case "pre-candidate":
+      case "candidate":
+        stepCandidate(this, m);
+        return;
+      case "follower":
+        stepFollower(this, m);
+        return;
+      default:
+        assertNever(this.role, "role");
+    }
+  }
+
+  /** Returns false if the message must be ignored. */
+  private stepHigherTerm(m: Message): boolean {
+    if (m.type === "MsgVote" || m.type === "MsgPreVote") {
+      // Within a leader's lease we neither bump our term nor vote: this keeps a
+      // node that was partitioned away from disrupting a healthy leader.
+      const inLease =
+        this.checkQuorum && this.lead !== NO_NODE && this.electionElapsed < this.electionTimeout;
+      if (inLease && !isTransferContext(m.context)) {
+        this.event("vote-ignored-in-lease", { term: this.term, from: m.from, type: m.type });
+        return false;
+      }
+      if (m.type === "MsgPreVote") {
+        return true; // Never change our term for a pre-vote.
+      }
+    }
+    if (m.type === "MsgPreVoteResp" && !m.reject) {
+      // A granted pre-vote carries the term we are about to campaign for.
+      return true;
+    }
+    this.event("higher-term", { term: this.term, newTerm: m.term, from: m.from, type: m.type });
+    const fromLeader = m.type === "MsgApp" || m.type === "MsgHeartbeat" || m.type === "MsgSnap";
+    this.becomeFollower(
+      m.term,
+      fromLeader ? m.from : NO_NODE,
+      `higher term ${m.term} from ${m.from} (${m.type})`,
+    );
+    return true;
+  }
+
+  private stepLowerTerm(m: Message): void {
+    if ((this.checkQuorum || this.preVote) && (m.type === "MsgApp" || m.type === "MsgHeartbeat")) {
+      // A stale leader would otherwise never learn our term: with pre-vote and
+      // check-quorum our votes don't reach it. Any reply carries our term.
+      this.send({ type: "MsgAppResp", to: m.from });
+    } else if (m.type === "MsgPreVote") {
+      // Reject explicitly so the pre-candidate learns the newer term.
+      this.send({ type: "MsgPreVoteResp", to: m.from, term: this.term, reject: true });
+    }
+  }
+}
+
+export function proposalEntry(data: Uint8Array): Entry {
+  return { term: 0, index: 0, kind: "normal", data };
+}

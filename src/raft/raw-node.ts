@@ -1,0 +1,200 @@
+// The synchronous driver API of the Raft core. The shell feeds it ticks, peer
+// messages and requests, then repeatedly takes a Ready, does the work it
+// describes, and hands it back with advance(). No I/O, clocks or timers here.
+//
+// The shell's loop, in this order:
+//  1. rd = ready() (only when hasReady(); never twice without advance()).
+//  2. Persist rd.entries (appending truncates everything from the first one)
+//     and rd.hardState in one write, synced when rd.mustSync; then make the
+//     Storage given to the RawNode reflect it.
+//  3. Send rd.messages — only after step 2 is durable: they include vote
+//     grants and append acknowledgements that promise durable state.
+//  4. Apply rd.committedEntries in order, then surface rd.readStates.
+//     committedEntries are always entries that were durable before this Ready.
+//  5. advance(rd).
+// tick/step/propose/readIndex may be called between ready() and advance()
+// (e.g. while the write is in flight); their effects appear in the next Ready.
+
+import { assert } from "../util/assert.js";
+import {
+  COMMITTED_BYTES_PER_READY_MAX,
+  type PeerStatus,
+  type ProposeResult,
+  type RaftConfig,
+  type RaftStatus,
+  validateConfig,
+} from "./config.js";
+import { isAcceptablePeerMessage } from "./message-check.js";
+import { Raft } from "./raft.js";
+import type { HardState, Message, NodeId, Ready, SoftState } from "./types.js";
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.leader === b.leader && a.role === b.role;
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+export class RawNode {
+  private readonly raft: Raft;
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+  /** The Ready handed out and not yet advanced, if any. */
+  private outstanding: Ready | null = null;
+
+  constructor(config: RaftConfig) {
+    validateConfig(config);
+    this.raft = new Raft(config);
+    // The initial state came from storage: nothing to report in the first Ready.
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  /** Advances logical time by one tick (election and heartbeat timers). */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /**
+   * Feeds a message received from a peer. Malformed, misaddressed, local-only
+   * or non-member messages are ignored, as are stale ones.
+   */
+  step(m: Message): void {
+    if (!isAcceptablePeerMessage(m, this.raft.id, (id) => this.raft.tracker.isVoter(id))) {
+      return;
+    }
+    this.raft.step(m);
+  }
+
+  /** Appends (leader) or forwards (follower) a proposal. ok is not a promise of commit. */
+  propose(data: Uint8Array): ProposeResult {
+    return this.raft.propose(data);
+  }
+
+  /** Starts an election now (with pre-vote when configured). */
+  campaign(): void {
+    this.raft.campaign("campaign requested");
+  }
+
+  /**
+   * Requests a linearizable read point. The answer arrives as a ReadState with
+   * the same context in a later Ready; requests lost to leader changes get no
+   * answer, so the shell must time out and retry.
+   */
+  readIndex(context: Uint8Array): ProposeResult {
+    return this.raft.readIndex(context);
+  }
+
+  transferLeader(target: NodeId): void {
+    this.raft.transferLeader(target);
+  }
+
+  /** The transport could not deliver to `id`: stop streaming to it optimistically. */
+  reportUnreachable(id: NodeId): void {
+    this.raft.reportUnreachable(id);
+  }
+
+  /** True if ready() has work. False while a Ready is outstanding (before advance). */
+  hasReady(): boolean {
+    if (this.outstanding !== null) {
+      return false;
+    }
+    const r = this.raft;
+    return (
+      !sameSoftState(r.softState(), this.prevSoftState) ||
+      !sameHardState(r.hardState(), this.prevHardState) ||
+      r.msgs.length > 0 ||
+      r.readStates.length > 0 ||
+      (r.role === "leader" && r.readBroadcastPending) ||
+      r.log.hasNextUnstableEntries() ||
+      r.log.hasNextCommittedEntries()
+    );
+  }
+
+  ready(): Ready {
+    assert(this.outstanding === null, "ready() called again before advance()");
+    const r = this.raft;
+    r.beforeReady();
+    const softState = r.softState();
+    const hardState = r.hardState();
+    const entries = r.log.nextUnstableEntries();
+    const committedEntries = r.log.nextCommittedEntries(COMMITTED_BYTES_PER_READY_MAX);
+    const prevHard = this.prevHardState;
+    const rd: Ready = {
+      softState: sameSoftState(softState, this.prevSoftState) ? null : softState,
+      hardState: sameHardState(hardState, prevHard) ? null : hardState,
+      entries,
+      snapshot: null,
+      committedEntries,
+      messages: r.msgs,
+      readStates: r.readStates,
+      // A commit index can be re-learned after a crash; a term, vote or entry cannot.
+      mustSync:
+        entries.length > 0 || hardState.term !== prevHard.term || hardState.vote !== prevHard.vote,
+    };
+    this.prevSoftState = softState;
+    this.prevHardState = hardState;
+    r.msgs = [];
+    r.readStates = [];
+    r.log.acceptUnstable();
+    const lastCommitted = committedEntries[committedEntries.length - 1];
+    if (lastCommitted !== undefined) {
+      r.log.acceptApplying(lastCommitted.index);
+    }
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** The shell finished the Ready: its entries are durable and its committed entries applied. */
+  advance(rd: Ready): void {
+    assert(this.outstanding !== null, "advance() without an outstanding ready()");
+    assert(rd === this.outstanding, "advance() must get the Ready returned by ready()");
+    this.outstanding = null;
+    const r = this.raft;
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry !== undefined) {
+      r.onEntriesStable(lastEntry.index, lastEntry.term);
+    }
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastCommitted !== undefined) {
+      r.log.appliedTo(lastCommitted.index);
+    }
+  }
+
+  status(): RaftStatus {
+    const r = this.raft;
+    const progress = new Map<NodeId, PeerStatus>();
+    if (r.role === "leader") {
+      for (const id of r.tracker.voters) {
+        const pr = r.tracker.get(id);
+        if (id === r.id || pr === undefined) {
+          continue;
+        }
+        progress.set(id, {
+          id,
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          recentActive: pr.recentActive,
+          ticksSinceHeardFrom: pr.ticksSinceHeardFrom,
+          inflightMessages: pr.inflights.count,
+        });
+      }
+    }
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      lastTerm: r.log.lastTerm(),
+      role: r.role,
+      leader: r.lead,
+      leadTransferee: r.leadTransferee,
+      electionElapsedTicks: r.electionElapsed,
+      progress,
+    };
+  }
+}

@@ -1,0 +1,90 @@
+// Message handling while follower, pre-candidate or candidate: accepting
+// entries from the leader (§5.3 consistency check with a conflict hint),
+// heartbeats, vote answers, read answers and the leader's MsgTimeoutNow.
+
+import { handleVoteResponse, hup } from "./election.js";
+import type { Raft } from "./raft.js";
+import type { Message } from "./types.js";
+
+export function stepFollower(r: Raft, m: Message): void {
+  switch (m.type) {
+    case "MsgApp":
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      handleAppendEntries(r, m);
+      return;
+    case "MsgHeartbeat":
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      handleHeartbeat(r, m);
+      return;
+    case "MsgTimeoutNow":
+      // The leader hands over: skip pre-vote, we know the leader is gone on purpose.
+      hup(r, "transfer", "timeout-now");
+      return;
+    case "MsgReadIndexResp":
+      if (m.from === r.lead) {
+        r.readStates.push({ index: m.index, requestContext: m.context });
+      }
+      return;
+    default:
+      // Proposals, reads and transfer requests from peers are not re-forwarded:
+      // the sender's idea of the leader is stale, and forwarding could loop.
+      return;
+  }
+}
+
+/** Shared by pre-candidate and candidate; they differ only in which answers count. */
+export function stepCandidate(r: Raft, m: Message): void {
+  const ourResponseType = r.role === "pre-candidate" ? "MsgPreVoteResp" : "MsgVoteResp";
+  switch (m.type) {
+    case "MsgApp":
+      // A leader exists in our term (term rules made m.term === r.term).
+      r.becomeFollower(m.term, m.from, `leader ${m.from} appeared at term ${m.term}`);
+      handleAppendEntries(r, m);
+      return;
+    case "MsgHeartbeat":
+      r.becomeFollower(m.term, m.from, `leader ${m.from} appeared at term ${m.term}`);
+      handleHeartbeat(r, m);
+      return;
+    case "MsgVoteResp":
+    case "MsgPreVoteResp":
+      // While candidate we may still get pre-vote answers from our pre-candidacy.
+      if (m.type === ourResponseType) {
+        handleVoteResponse(r, m);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+function handleAppendEntries(r: Raft, m: Message): void {
+  if (m.index < r.log.committed) {
+    // Everything up to our commit index matches any leader's log: say so.
+    r.send({ type: "MsgAppResp", to: m.from, index: r.log.committed });
+    return;
+  }
+  const lastNewIndex = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+  if (lastNewIndex !== undefined) {
+    r.send({ type: "MsgAppResp", to: m.from, index: lastNewIndex });
+    return;
+  }
+  // Our log lacks (m.index, m.logTerm). Hint the largest (index, term) at or
+  // below m.index whose term is <= m.logTerm: nothing above it can match, so
+  // the leader can skip our whole divergent tail in one round trip.
+  const hint = r.log.findConflictByTerm(Math.min(m.index, r.log.lastIndex()), m.logTerm);
+  r.send({
+    type: "MsgAppResp",
+    to: m.from,
+    index: m.index,
+    reject: true,
+    rejectHint: hint.index,
+    logTerm: hint.term,
+  });
+}
+
+function handleHeartbeat(r: Raft, m: Message): void {
+  r.log.commitTo(m.commit);
+  r.send({ type: "MsgHeartbeatResp", to: m.from, context: m.context });
+}
