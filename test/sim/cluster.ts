@@ -1,0 +1,395 @@
+// A simulated cluster of RawNodes. Each node's MemoryStorage is its disk; its
+// loop is ready() -> persist -> send -> apply -> advance, and a crash can hit
+// between any two steps, losing everything that was not persisted.
+
+import {
+  type Entry,
+  MemoryStorage,
+  type Message,
+  type NodeId,
+  type RaftStatus,
+  RawNode,
+  type Ready,
+} from "../../src/raft/index.js";
+import { type NodeView, SafetyChecker } from "./checkers.js";
+import { type NetworkProfile, SimNetwork } from "./network.js";
+import { SeededRand } from "./rand.js";
+
+export type CrashPoint = "before-persist" | "after-persist" | "after-send" | "after-apply";
+
+export const UNITS_PER_TICK = 10;
+
+export interface ClusterOptions {
+  readonly size: number;
+  readonly seed: number;
+  readonly profile: NetworkProfile;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly maxInflightMessages?: number;
+  readonly maxBytesPerMessage?: number;
+  /** Receives a line per notable event; off by default because it is slow. */
+  readonly trace?: (line: string) => void;
+}
+
+/** Thrown by the cluster when a liveness or client-visible guarantee fails. */
+export class SimulationFailure extends Error {
+  override readonly name = "SimulationFailure";
+}
+
+export class SimNode {
+  raw: RawNode | null = null;
+  incarnation = 0;
+  /** The state machine: applied entries in index order. Lost on crash. */
+  applied: Entry[] = [];
+  armedCrash: CrashPoint | null = null;
+  /** Ticks to stay down after the armed crash fires (0: until an explicit restart). */
+  armedDowntimeTicks = 0;
+  /** Tick at which a crashed node restarts by itself (0: never). */
+  restartAtTick = 0;
+  /**
+   * Messages to step into the node while its next Ready's write is in flight
+   * (between ready() and advance()), as an asynchronous shell does.
+   */
+  slowDiskSteps = 0;
+  /** Reads asked on this node: context -> the lowest index a correct answer may have. */
+  readonly pendingReads = new Map<string, number>();
+
+  constructor(
+    readonly id: NodeId,
+    readonly storage: MemoryStorage,
+    readonly rand: SeededRand,
+  ) {}
+
+  get up(): boolean {
+    return this.raw !== null;
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class SimCluster {
+  readonly nodes: SimNode[] = [];
+  readonly ids: NodeId[];
+  readonly network: SimNetwork;
+  readonly checker = new SafetyChecker();
+  now = 0;
+  ticks = 0;
+  private proposalCount = 0;
+  private readCount = 0;
+  /** Payload -> proposing node, for every proposal the core accepted. */
+  readonly proposer = new Map<string, NodeId>();
+  /** Payload -> log index, for proposals applied on their proposing node (client got OK). */
+  readonly acked = new Map<string, number>();
+  private maxAckedIndex = 0;
+  readsAnswered = 0;
+
+  constructor(private readonly options: ClusterOptions) {
+    this.ids = Array.from({ length: options.size }, (_, k) => k + 1);
+    this.network = new SimNetwork(new SeededRand(options.seed), options.profile);
+    for (const id of this.ids) {
+      const storage = new MemoryStorage({ confState: { voters: this.ids, learners: [] } });
+      const node = new SimNode(id, storage, new SeededRand(options.seed * 7919 + id));
+      this.nodes.push(node);
+      this.start(node);
+    }
+  }
+
+  node(id: NodeId): SimNode {
+    const node = this.nodes[id - 1];
+    if (node === undefined) {
+      throw new Error(`no node ${id}`);
+    }
+    return node;
+  }
+
+  private trace(line: string): void {
+    this.options.trace?.(`[t=${this.now}] ${line}`);
+  }
+
+  private start(node: SimNode): void {
+    node.incarnation += 1;
+    node.applied = [];
+    node.pendingReads.clear();
+    node.armedCrash = null;
+    node.raw = new RawNode({
+      id: node.id,
+      electionTicks: this.options.electionTicks,
+      heartbeatTicks: this.options.heartbeatTicks,
+      storage: node.storage,
+      applied: 0, // The state machine is rebuilt by replaying the log from index 1.
+      maxBytesPerMessage: this.options.maxBytesPerMessage ?? 64,
+      maxInflightMessages: this.options.maxInflightMessages ?? 4,
+      preVote: true,
+      checkQuorum: true,
+      rand: node.rand,
+      logger: {
+        event: (name, fields) => this.trace(`n${node.id} ${name} ${JSON.stringify(fields)}`),
+      },
+    });
+  }
+
+  /** Crashes the node now; it restarts by itself after `downtimeTicks` (0: stays down). */
+  crash(id: NodeId, downtimeTicks = 0): void {
+    const node = this.node(id);
+    if (node.raw === null) {
+      return;
+    }
+    this.trace(`n${id} CRASH (down for ${downtimeTicks || "ever"} ticks)`);
+    node.raw = null;
+    node.applied = [];
+    node.pendingReads.clear();
+    node.armedCrash = null;
+    node.restartAtTick = downtimeTicks > 0 ? this.ticks + downtimeTicks : 0;
+  }
+
+  /** The node will crash at `point` while handling its next Ready. */
+  armCrash(id: NodeId, point: CrashPoint, downtimeTicks = 0): void {
+    const node = this.node(id);
+    if (node.up) {
+      node.armedCrash = point;
+      node.armedDowntimeTicks = downtimeTicks;
+    }
+  }
+
+  restart(id: NodeId): void {
+    const node = this.node(id);
+    if (node.up) {
+      return;
+    }
+    this.trace(`n${id} RESTART`);
+    node.restartAtTick = 0;
+    this.start(node);
+    this.drive(node);
+  }
+
+  // ---- the node loop ---------------------------------------------------------
+
+  /** Runs the node's Ready loop until it has nothing to do (or crashes). */
+  drive(node: SimNode): void {
+    for (let rounds = 0; node.raw?.hasReady() === true; rounds++) {
+      if (rounds > 1_000) {
+        throw new SimulationFailure(`node ${node.id} never quiesces`);
+      }
+      this.handleReady(node, node.raw);
+    }
+    this.check();
+  }
+
+  private crashesAt(node: SimNode, point: CrashPoint): boolean {
+    if (node.armedCrash !== point) {
+      return false;
+    }
+    this.trace(`n${node.id} crash armed at ${point} fires`);
+    this.crash(node.id, node.armedDowntimeTicks);
+    return true;
+  }
+
+  private handleReady(node: SimNode, raw: RawNode): void {
+    const rd = raw.ready();
+    if (this.crashesAt(node, "before-persist")) {
+      return;
+    }
+    if (rd.entries.length > 0) {
+      // Only writes of entries are interesting: what arrives meanwhile may truncate them.
+      this.stepWhileWriting(node, raw);
+    }
+    node.storage.append(rd.entries);
+    if (rd.hardState !== null) {
+      node.storage.setHardState(rd.hardState);
+    }
+    if (this.crashesAt(node, "after-persist")) {
+      return;
+    }
+    for (const m of rd.messages) {
+      this.network.send(node.id, m, this.now);
+    }
+    if (this.crashesAt(node, "after-send")) {
+      return;
+    }
+    this.apply(node, rd);
+    if (this.crashesAt(node, "after-apply")) {
+      return;
+    }
+    raw.advance(rd);
+  }
+
+  /** Steps messages addressed to the node into it while its write is "in flight". */
+  private stepWhileWriting(node: SimNode, raw: RawNode): void {
+    for (; node.slowDiskSteps > 0; node.slowDiskSteps--) {
+      const taken = this.network.takeFirstTo(node.id);
+      if (taken === undefined) {
+        node.slowDiskSteps = 0;
+        return;
+      }
+      if (this.network.canDeliver(taken.sender, node.id)) {
+        this.trace(`n${node.id} steps ${taken.message.type} from ${taken.sender} mid-write`);
+        this.network.stats.delivered += 1;
+        raw.step(taken.message);
+      }
+    }
+  }
+
+  /** The node's next write is slow: `count` messages reach it before it completes. */
+  slowDisk(id: NodeId, count: number): void {
+    this.node(id).slowDiskSteps = count;
+  }
+
+  private apply(node: SimNode, rd: Ready): void {
+    for (const entry of rd.committedEntries) {
+      if (entry.index !== node.applied.length + 1) {
+        throw new SimulationFailure(
+          `node ${node.id} applied ${entry.index} after ${node.applied.length}: gap or repeat`,
+        );
+      }
+      node.applied.push(entry);
+      const payload = decoder.decode(entry.data);
+      if (payload !== "" && this.proposer.get(payload) === node.id && !this.acked.has(payload)) {
+        this.acked.set(payload, entry.index);
+        this.maxAckedIndex = Math.max(this.maxAckedIndex, entry.index);
+      }
+    }
+    for (const rs of rd.readStates) {
+      const key = decoder.decode(rs.requestContext);
+      const minIndex = node.pendingReads.get(key);
+      if (minIndex === undefined) {
+        continue;
+      }
+      node.pendingReads.delete(key);
+      this.readsAnswered += 1;
+      if (rs.index < minIndex) {
+        throw new SimulationFailure(
+          `stale read on node ${node.id}: read index ${rs.index} but a write at ${minIndex} ` +
+            "was acknowledged before the read was requested",
+        );
+      }
+    }
+  }
+
+  // ---- inputs ------------------------------------------------------------------
+
+  deliver(m: Message, sender: NodeId): void {
+    const target = this.nodes[m.to - 1];
+    if (target?.raw == null || !this.network.canDeliver(sender, m.to)) {
+      return;
+    }
+    this.network.stats.delivered += 1;
+    target.raw.step(m);
+    this.drive(target);
+  }
+
+  /** One tick: deliver every message due during it, then tick every live node. */
+  tick(): void {
+    for (let unit = 0; unit < UNITS_PER_TICK; unit++) {
+      this.now += 1;
+      for (let due = this.network.popDue(this.now); due; due = this.network.popDue(this.now)) {
+        this.deliver(due.message, due.sender);
+      }
+    }
+    this.ticks += 1;
+    for (const node of this.nodes) {
+      if (node.raw !== null) {
+        node.raw.tick();
+        this.drive(node);
+      } else if (node.restartAtTick !== 0 && node.restartAtTick <= this.ticks) {
+        this.restart(node.id);
+      }
+    }
+  }
+
+  /** Delivers one in-flight message right now, ahead of its turn. */
+  deliverEarly(pick: number): void {
+    const taken = this.network.takeAt(pick);
+    if (taken !== undefined) {
+      this.deliver(taken.message, taken.sender);
+    }
+  }
+
+  propose(id: NodeId): string | undefined {
+    const node = this.node(id);
+    if (node.raw === null) {
+      return undefined;
+    }
+    this.proposalCount += 1;
+    const payload = `p${this.proposalCount}`;
+    const result = node.raw.propose(encoder.encode(payload));
+    if (result.ok) {
+      this.proposer.set(payload, id);
+    }
+    this.drive(node);
+    return result.ok ? payload : undefined;
+  }
+
+  read(id: NodeId): void {
+    const node = this.node(id);
+    if (node.raw === null) {
+      return;
+    }
+    this.readCount += 1;
+    const context = `r${this.readCount}`;
+    if (node.raw.readIndex(encoder.encode(context)).ok) {
+      node.pendingReads.set(context, this.maxAckedIndex);
+    }
+    this.drive(node);
+  }
+
+  campaign(id: NodeId): void {
+    const node = this.node(id);
+    node.raw?.campaign();
+    this.drive(node);
+  }
+
+  transferLeadership(target: NodeId): void {
+    const leader = this.leader();
+    if (leader?.raw) {
+      leader.raw.transferLeader(target);
+      this.drive(leader);
+    }
+  }
+
+  // ---- observation -----------------------------------------------------------------
+
+  status(id: NodeId): RaftStatus | undefined {
+    return this.node(id).raw?.status();
+  }
+
+  /** The live node that believes it leads with the highest (or lowest) term, if any. */
+  leader(pick: "highest-term" | "lowest-term" = "highest-term"): SimNode | undefined {
+    let best: SimNode | undefined;
+    let bestTerm = 0;
+    for (const node of this.nodes) {
+      const status = node.raw?.status();
+      if (status?.role !== "leader") {
+        continue;
+      }
+      const better = pick === "highest-term" ? status.term > bestTerm : status.term < bestTerm;
+      if (best === undefined || better) {
+        best = node;
+        bestTerm = status.term;
+      }
+    }
+    return best;
+  }
+
+  views(): NodeView[] {
+    return this.nodes.map((node) => {
+      const storage = node.storage;
+      const hardState = storage.initialState().hardState;
+      const status = node.raw?.status();
+      return {
+        id: node.id,
+        incarnation: node.incarnation,
+        up: node.raw !== null,
+        role: status?.role ?? "follower",
+        term: status?.term ?? hardState.term,
+        commit: hardState.commit,
+        log: storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Infinity),
+        applied: node.applied,
+      };
+    });
+  }
+
+  check(): void {
+    this.checker.check(this.views());
+  }
+}
