@@ -173,7 +173,15 @@ export class RaftLog {
   }
 
   stableTo(index: LogIndex, term: Term): void {
+    const offsetBefore = this.unstable.offset;
     this.unstable.stableTo(index, term);
+    if (this.unstable.offset !== offsetBefore) {
+      // From now on these entries are read from storage: it must hold them.
+      assert(
+        this.storage.lastIndex() >= index && this.storage.term(index) === term,
+        `advance() for entries up to ${index} before Storage holds them`,
+      );
+    }
   }
 
   nextUnstableEntries(): readonly Entry[] {

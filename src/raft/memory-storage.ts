@@ -127,9 +127,10 @@ export class MemoryStorage implements Storage {
       throw new StorageCompactedError(`index ${index} already compacted`);
     }
     assert(index <= this.lastIndex(), `compact ${index} beyond last ${this.lastIndex()}`);
+    const dummy = dummyEntry(index, this.term(index));
     const kept = this.ents.slice(index - this.offset + 1);
     this.ents.length = 0;
-    this.ents.push(dummyEntry(index, this.term(index)), ...kept);
+    this.ents.push(dummy, ...kept);
   }
 
   /**
