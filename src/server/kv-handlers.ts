@@ -2,7 +2,7 @@
 // errors, writes proposed through Raft, linearizable reads behind a ReadIndex
 // barrier unless the request asks for a serializable read.
 import type { etcdserverpb, mvccpb } from "../gen/etcd.js";
-import type { KeyValue } from "../state/kv-store.js";
+import type { KeyValue } from "../state/mvcc/key-value.js";
 import { rangeQuery, type SortOrder, type SortTarget } from "../state/range.js";
 import type { ApplyResult } from "../state/state-machine.js";
 import { assertNever } from "../util/assert.js";
@@ -49,6 +49,17 @@ function throwApplyError(result: ApplyResult): never {
       throw new CairnError("KEY_NOT_FOUND");
     case "lease-not-found":
       throw new CairnError("LEASE_NOT_FOUND");
+    case "compacted":
+      throw new CairnError("COMPACTED");
+    case "future-rev":
+      throw new CairnError("FUTURE_REV");
+    case "duplicate-key":
+      throw new CairnError("INVALID_ARGUMENT", "etcdserver: duplicate key given in txn request");
+    case "too-many-ops":
+      throw new CairnError("INVALID_ARGUMENT", "etcdserver: too many operations in txn request");
+    case "lease-exists":
+      // Only LeaseGrant can fail this way; the Lease service maps it to FailedPrecondition.
+      throw new Error("lease-exists from a KV request");
     default:
       return assertNever(result.code, "apply error");
   }
@@ -70,20 +81,12 @@ export class KvHandlers {
     if (!request.serializable) {
       await this.node.linearizableBarrier();
     }
-    const store = this.node.stateMachine.kv;
-    if (request.revision > store.revision) {
-      throw new CairnError("FUTURE_REV");
-    }
-    if (request.revision > 0 && request.revision < store.revision) {
-      // History before the current revision arrives with the MVCC work; until then it is gone.
-      throw new CairnError("COMPACTED");
-    }
-    const answer = rangeQuery(store, {
+    const result = rangeQuery(this.node.stateMachine.kv, {
       key,
       rangeEnd: request.rangeEnd,
       limit: Math.max(0, request.limit),
-      // etcd sorts ascending when a non-key target is given without an order.
-      sortOrder: sortOrder === "none" && sortTarget !== "key" ? "ascend" : sortOrder,
+      revision: request.revision,
+      sortOrder,
       sortTarget,
       keysOnly: request.keysOnly,
       countOnly: request.countOnly,
@@ -92,6 +95,8 @@ export class KvHandlers {
       minCreateRevision: request.minCreateRevision,
       maxCreateRevision: request.maxCreateRevision,
     });
+    if (result.kind !== "range") throwApplyError(result);
+    const answer = result.ok;
     return {
       header: this.headers.header(answer.revision),
       kvs: answer.kvs.map(toProtoKv),

@@ -4,6 +4,7 @@
 // only here, which keeps apply deterministic.
 import { Packr } from "msgpackr";
 import { assert } from "../util/assert.js";
+import type { RangeQuery } from "./range.js";
 
 export const COMMAND_VERSION = 1;
 
@@ -15,25 +16,113 @@ interface CommandBase {
   readonly at: number;
 }
 
-export interface PutCommand extends CommandBase {
+/** etcd PutRequest. The handler rejects ignoreValue with a value and ignoreLease with a lease. */
+export interface PutOp {
   readonly kind: "put";
   readonly key: Uint8Array;
   readonly value: Uint8Array;
+  /** 0 = no lease. */
   readonly lease: number;
   readonly prevKv: boolean;
   readonly ignoreValue: boolean;
   readonly ignoreLease: boolean;
 }
 
-export interface DeleteRangeCommand extends CommandBase {
+/** etcd DeleteRangeRequest. */
+export interface DeleteRangeOp {
   readonly kind: "delete-range";
   readonly key: Uint8Array;
-  /** Empty = single key; "\0" = every key >= key; otherwise [key, rangeEnd). */
+  /** Empty = single key; [0] = every key >= key; otherwise [key, rangeEnd). */
   readonly rangeEnd: Uint8Array;
   readonly prevKv: boolean;
 }
 
-export type Command = PutCommand | DeleteRangeCommand;
+/** etcd RangeRequest inside a Txn (serializable is meaningless there). */
+export interface RangeOp extends RangeQuery {
+  readonly kind: "range";
+}
+
+export type CompareTarget = "version" | "create" | "mod" | "value" | "lease";
+export type CompareResult = "equal" | "greater" | "less" | "not-equal";
+
+/**
+ * etcd Compare. The operand is `value` for target "value" and `operand` for
+ * every other target (version, create/mod revision, lease id); the handler
+ * copies whichever target_union field is set and leaves the other at its zero.
+ */
+export interface Compare {
+  readonly key: Uint8Array;
+  /** Same convention as DeleteRangeOp.rangeEnd; every key in range must satisfy the compare. */
+  readonly rangeEnd: Uint8Array;
+  readonly target: CompareTarget;
+  readonly result: CompareResult;
+  readonly operand: number;
+  readonly value: Uint8Array;
+}
+
+export interface TxnRequest {
+  readonly compare: readonly Compare[];
+  readonly success: readonly RequestOp[];
+  readonly failure: readonly RequestOp[];
+}
+
+export interface TxnOp extends TxnRequest {
+  readonly kind: "txn";
+}
+
+/** etcd RequestOp: one op of a Txn branch. */
+export type RequestOp = RangeOp | PutOp | DeleteRangeOp | TxnOp;
+
+export interface PutCommand extends CommandBase, PutOp {}
+
+export interface DeleteRangeCommand extends CommandBase, DeleteRangeOp {}
+
+export interface TxnCommand extends CommandBase, TxnRequest {
+  readonly kind: "txn";
+}
+
+export interface CompactCommand extends CommandBase {
+  readonly kind: "compact";
+  readonly revision: number;
+}
+
+/** `leaseId` 0 asks the state machine to pick a free id (deterministically). */
+export interface LeaseGrantCommand extends CommandBase {
+  readonly kind: "lease-grant";
+  readonly leaseId: number;
+  /** Stored as sent: the handler raises it to etcd's minimum and rejects > 9e9. */
+  readonly ttlSeconds: number;
+}
+
+export interface LeaseRevokeCommand extends CommandBase {
+  readonly kind: "lease-revoke";
+  readonly leaseId: number;
+}
+
+/** One keep-alive: expiry becomes `at` + the granted TTL. */
+export interface LeaseRenewCommand extends CommandBase {
+  readonly kind: "lease-renew";
+  readonly leaseId: number;
+}
+
+export type Command =
+  | PutCommand
+  | DeleteRangeCommand
+  | TxnCommand
+  | CompactCommand
+  | LeaseGrantCommand
+  | LeaseRevokeCommand
+  | LeaseRenewCommand;
+
+const COMMAND_KINDS: ReadonlySet<string> = new Set<Command["kind"]>([
+  "put",
+  "delete-range",
+  "txn",
+  "compact",
+  "lease-grant",
+  "lease-revoke",
+  "lease-renew",
+]);
 
 // No shared record structures: each WAL record must decode on its own, even
 // after a restart or on another member (see reference/ecosystem.md, msgpackr).
@@ -49,5 +138,7 @@ export function decodeCommand(bytes: Uint8Array): Command {
   const command = raw as Command;
   assert(command.v === COMMAND_VERSION, `unsupported command version ${String(command.v)}`);
   assert(typeof command.id === "number", "command id must be a number");
+  assert(typeof command.at === "number", "command time must be a number");
+  assert(COMMAND_KINDS.has(command.kind), `unknown command kind ${String(command.kind)}`);
   return command;
 }

@@ -4,7 +4,7 @@
 import { assert } from "../util/assert.js";
 
 export class SortedKeys {
-  private readonly keys: string[] = [];
+  private keys: string[] = [];
 
   get size(): number {
     return this.keys.length;
@@ -39,6 +39,17 @@ export class SortedKeys {
     if (this.keys[at] === key) {
       this.keys.splice(at, 1);
     }
+  }
+
+  /** Removes many keys in one pass (compaction can drop thousands at once). */
+  removeMany(keys: ReadonlySet<string>): void {
+    if (keys.size === 0) {
+      return;
+    }
+    const before = this.keys.length;
+    const kept = this.keys.filter((key) => !keys.has(key));
+    assert(kept.length === before - keys.size, "removeMany given keys that are not in the set");
+    this.keys = kept;
   }
 
   /** Keys in [start, end) in order; end "" means unbounded. Stops after limit keys when limit > 0. */

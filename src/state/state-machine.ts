@@ -1,36 +1,74 @@
-// The replicated state machine: applies decoded commands to the keyspace and
-// answers reads. apply() is a pure function of (state, command): it returns
-// the result for the waiting request and the writes the shell must persist in
-// the same batch as the applied index.
-import { assertNever } from "../util/assert.js";
-import type { Command, DeleteRangeCommand, PutCommand } from "./command.js";
-import { toKeyRange } from "./key-range.js";
-import { type KeyValue, KvStore, type TableWrite } from "./kv-store.js";
+// The replicated state machine: applies decoded commands to the MVCC keyspace
+// and the lease table, and answers reads. apply() is a pure function of
+// (state, command): it returns the result for the waiting request, the writes
+// the shell must persist with the applied index, and the watch events.
+import { assert, assertNever } from "../util/assert.js";
+import type { Applied, ApplyErrorCode } from "./apply-result.js";
+import type {
+  Command,
+  CompactCommand,
+  DeleteRangeCommand,
+  LeaseGrantCommand,
+  LeaseRenewCommand,
+  LeaseRevokeCommand,
+  PutCommand,
+  TxnCommand,
+} from "./command.js";
+import { keyString } from "./key-range.js";
+import { checkPutIgnore, checkPutLease, execDeleteRange, execPut } from "./kv-ops.js";
+import { LEASE_TABLE, LeaseTable, type LeaseTimeToLive } from "./lease-table.js";
+import { compact } from "./mvcc/compaction.js";
+import {
+  type EventsSinceResult,
+  eventsSince,
+  type HashKvResult,
+  type HistoryQuery,
+  hashKv,
+} from "./mvcc/history.js";
+import type { WatchEvent } from "./mvcc/key-value.js";
+import { KV_META_TABLE, KV_TABLE, type LatestChange, MvccStore } from "./mvcc/mvcc-store.js";
+import { WriteTxn } from "./mvcc/write-txn.js";
+import { type RangeQuery, type RangeResult, rangeQuery } from "./range.js";
+import { runTxn } from "./txn.js";
+import { MAX_TXN_OPS, validateTxn } from "./txn-validate.js";
 
-/** Deterministic failures decided at apply time (same on every member). */
-export type ApplyErrorCode = "key-not-found" | "lease-not-found";
+// The shell and the handlers import the result types from here.
+export type {
+  Applied,
+  ApplyError,
+  ApplyErrorCode,
+  ApplyResult,
+  CompactResult,
+  DeleteRangeResult,
+  LeaseGrantResult,
+  LeaseRenewResult,
+  LeaseRevokeResult,
+  PutResult,
+  ResponseOp,
+  TxnResult,
+} from "./apply-result.js";
 
-export type PutResult = { readonly revision: number; readonly prevKv: KeyValue | null };
-export type DeleteRangeResult = {
-  readonly revision: number;
-  readonly deleted: number;
-  readonly prevKvs: readonly KeyValue[];
-};
+export interface StateMachineOptions {
+  /** etcd --max-txn-ops. Part of the replicated logic: every member must use the same value. */
+  readonly maxTxnOps: number;
+}
 
-export type ApplyResult =
-  | { readonly kind: "put"; readonly ok: PutResult }
-  | { readonly kind: "delete-range"; readonly ok: DeleteRangeResult }
-  | { readonly kind: "error"; readonly code: ApplyErrorCode };
-
-export interface Applied {
-  readonly result: ApplyResult;
-  readonly writes: readonly TableWrite[];
+function failed(code: ApplyErrorCode): Applied {
+  return { result: { kind: "error", code }, writes: [], events: [] };
 }
 
 export class StateMachine {
-  readonly kv = new KvStore();
+  readonly kv = new MvccStore();
+  readonly leases = new LeaseTable();
+  private readonly maxTxnOps: number;
 
-  static readonly tables: readonly string[] = KvStore.tables;
+  /** Every table apply writes; the shell loads each one through loadRow at boot. */
+  static readonly tables: readonly string[] = [KV_TABLE, KV_META_TABLE, LEASE_TABLE];
+
+  constructor(options: StateMachineOptions = { maxTxnOps: MAX_TXN_OPS }) {
+    assert(Number.isSafeInteger(options.maxTxnOps) && options.maxTxnOps >= 1, "bad maxTxnOps");
+    this.maxTxnOps = options.maxTxnOps;
+  }
 
   apply(command: Command): Applied {
     switch (command.kind) {
@@ -38,41 +76,164 @@ export class StateMachine {
         return this.applyPut(command);
       case "delete-range":
         return this.applyDeleteRange(command);
+      case "txn":
+        return this.applyTxn(command);
+      case "compact":
+        return this.applyCompact(command);
+      case "lease-grant":
+        return this.applyLeaseGrant(command);
+      case "lease-revoke":
+        return this.applyLeaseRevoke(command);
+      case "lease-renew":
+        return this.applyLeaseRenew(command);
       default:
         return assertNever(command, "command kind");
     }
   }
 
+  /** Restores one persisted row at boot. Rows of all tables may arrive in any order. */
   loadRow(table: string, key: Uint8Array, value: Uint8Array): void {
-    this.kv.loadRow(table, key, value);
+    if (table === LEASE_TABLE) {
+      this.leases.loadRow(key, value);
+      return;
+    }
+    const change = this.kv.loadRow(table, key, value);
+    if (change !== null) {
+      this.restoreAttachment(change);
+    }
+  }
+
+  /** Range at the current state (or query.revision); typed errors for FutureRev/Compacted. */
+  range(query: RangeQuery): RangeResult {
+    return rangeQuery(this.kv, query);
+  }
+
+  /** Watch catch-up from history; see mvcc/history.ts. */
+  eventsSince(query: HistoryQuery): EventsSinceResult {
+    return eventsSince(this.kv, query);
+  }
+
+  /** Maintenance.HashKV; revision 0 = current. */
+  hashKv(revision: number): HashKvResult {
+    return hashKv(this.kv, revision);
+  }
+
+  /** Lease.TimeToLive against the caller's clock (ttl -1 when unknown). */
+  timeToLive(leaseId: number, nowMs: number): LeaseTimeToLive {
+    return this.leases.timeToLive(leaseId, nowMs);
   }
 
   private applyPut(command: PutCommand): Applied {
-    const previous = this.kv.get(Buffer.from(command.key).toString("latin1"));
-    if ((command.ignoreValue || command.ignoreLease) && previous === undefined) {
-      return { result: { kind: "error", code: "key-not-found" }, writes: [] };
+    // etcd's order for a lone Put: the lease first, then ignore_value/ignore_lease.
+    const error = checkPutLease(this.leases, command) ?? checkPutIgnore(this.kv, command);
+    if (error !== null) {
+      return failed(error);
     }
-    if (!command.ignoreLease && command.lease !== 0) {
-      // Leases arrive with the etcd-compatibility work; until then every lease id is unknown.
-      return { result: { kind: "error", code: "lease-not-found" }, writes: [] };
-    }
-    const value = command.ignoreValue && previous !== undefined ? previous.value : command.value;
-    const lease = command.ignoreLease && previous !== undefined ? previous.lease : command.lease;
-    const txn = this.kv.beginWrite();
-    txn.put(command.key, value, lease);
-    const { revision, writes } = txn.commit();
-    const prevKv = command.prevKv && previous !== undefined ? previous : null;
-    return { result: { kind: "put", ok: { revision, prevKv } }, writes };
+    const txn = new WriteTxn(this.kv);
+    const ok = execPut(txn, command);
+    const committed = txn.commit();
+    assert(ok.revision === committed.revision, "put revision must be the committed one");
+    this.trackLeases(committed.events);
+    return { result: { kind: "put", ok }, writes: committed.writes, events: committed.events };
   }
 
   private applyDeleteRange(command: DeleteRangeCommand): Applied {
-    const txn = this.kv.beginWrite();
-    const removed = txn.deleteRange(toKeyRange(command.key, command.rangeEnd));
-    const { revision, writes } = txn.commit();
-    const prevKvs = command.prevKv ? removed : [];
-    return {
-      result: { kind: "delete-range", ok: { revision, deleted: removed.length, prevKvs } },
-      writes,
-    };
+    const txn = new WriteTxn(this.kv);
+    const ok = execDeleteRange(txn, command);
+    const committed = txn.commit();
+    assert(ok.revision === committed.revision, "delete revision must be the committed one");
+    this.trackLeases(committed.events);
+    const result = { kind: "delete-range", ok } as const;
+    return { result, writes: committed.writes, events: committed.events };
+  }
+
+  private applyTxn(command: TxnCommand): Applied {
+    const invalid = validateTxn(command, this.maxTxnOps);
+    if (invalid !== null) {
+      return failed(invalid);
+    }
+    const txn = new WriteTxn(this.kv);
+    const outcome = runTxn(txn, this.leases, command);
+    if (outcome.kind === "error") {
+      assert(!txn.changed, "a failed txn must not have written");
+      txn.commit();
+      return failed(outcome.code);
+    }
+    const committed = txn.commit();
+    assert(outcome.ok.revision === committed.revision, "txn revision must be the committed one");
+    this.trackLeases(committed.events);
+    return { result: outcome, writes: committed.writes, events: committed.events };
+  }
+
+  private applyCompact(command: CompactCommand): Applied {
+    const outcome = compact(this.kv, command.revision);
+    if (outcome.kind === "error") {
+      return failed(outcome.code);
+    }
+    const ok = { revision: this.kv.revision, compactRevision: this.kv.compactRevision };
+    return { result: { kind: "compact", ok }, writes: outcome.writes, events: [] };
+  }
+
+  private applyLeaseGrant(command: LeaseGrantCommand): Applied {
+    const id =
+      command.leaseId === 0 ? this.leases.pickId(command.id, this.kv.revision) : command.leaseId;
+    if (this.leases.has(id)) {
+      return failed("lease-exists");
+    }
+    const write = this.leases.grant(id, command.ttlSeconds, command.at);
+    const ok = { revision: this.kv.revision, id, ttlSeconds: command.ttlSeconds };
+    return { result: { kind: "lease-grant", ok }, writes: [write], events: [] };
+  }
+
+  /** Deletes every attached key in one revision (sorted, as etcd does), then the lease. */
+  private applyLeaseRevoke(command: LeaseRevokeCommand): Applied {
+    if (!this.leases.has(command.leaseId)) {
+      return failed("lease-not-found");
+    }
+    const txn = new WriteTxn(this.kv);
+    const keys = this.leases.attachedKeys(command.leaseId);
+    for (const key of keys) {
+      const deleted = txn.deleteRange({ start: key, end: null });
+      assert(deleted.length === 1, `key attached to lease ${command.leaseId} is not live`);
+    }
+    const committed = txn.commit();
+    this.trackLeases(committed.events);
+    const writes = [...committed.writes, this.leases.revoke(command.leaseId)];
+    const ok = { revision: committed.revision, deleted: keys.length };
+    return { result: { kind: "lease-revoke", ok }, writes, events: committed.events };
+  }
+
+  /** A keep-alive on an unknown lease, or one already expired by the proposer's clock, fails as in etcd. */
+  private applyLeaseRenew(command: LeaseRenewCommand): Applied {
+    const record = this.leases.get(command.leaseId);
+    if (record === undefined || record.expiresAtMs <= command.at) {
+      return failed("lease-not-found");
+    }
+    const write = this.leases.renew(command.leaseId, command.at);
+    const ok = { revision: this.kv.revision, id: record.id, ttlSeconds: record.grantedTtlSeconds };
+    return { result: { kind: "lease-renew", ok }, writes: [write], events: [] };
+  }
+
+  /** Lease attachment follows the key's newest value: detach the replaced value's lease, attach the new one. */
+  private trackLeases(events: readonly WatchEvent[]): void {
+    for (const event of events) {
+      const key = keyString(event.kv.key);
+      if (event.prevKv !== null && event.prevKv.lease !== 0) {
+        this.leases.detach(event.prevKv.lease, key);
+      }
+      if (event.type === "put" && event.kv.lease !== 0) {
+        assert(this.leases.has(event.kv.lease), `put attached to unknown lease ${event.kv.lease}`);
+        this.leases.attach(event.kv.lease, key);
+      }
+    }
+  }
+
+  private restoreAttachment(change: LatestChange): void {
+    if (change.before !== undefined && change.before.lease !== 0) {
+      this.leases.detach(change.before.lease, change.key);
+    }
+    if (change.after !== undefined && change.after.lease !== 0) {
+      this.leases.attach(change.after.lease, change.key);
+    }
   }
 }
