@@ -138,13 +138,13 @@ describe("UnstableLog", () => {
     const u = new UnstableLog(5);
     u.truncateAndAppend(entriesWithTerms([1, 1, 1], 5));
     u.acceptInProgress();
-    u.truncateAndAppend([entry(6, 2)]);
+    u.truncateAndAppend([entry(6, 2), entry(7, 2)]);
     u.stableTo(7, 1); // The write of old 5..7 finished, but 6..7 are obsolete.
     expect(u.offset).toBe(5);
-    expect(u.entries.map((e) => e.term)).toEqual([1, 2]);
+    expect(u.entries.map((e) => e.term)).toEqual([1, 2, 2]);
     u.acceptInProgress();
-    u.stableTo(6, 2);
-    expect(u.offset).toBe(7);
+    u.stableTo(7, 2);
+    expect(u.offset).toBe(8);
     expect(u.entries).toEqual([]);
   });
 
