@@ -3,15 +3,14 @@
 // passes before role-specific handling (step-leader.ts, step-follower.ts).
 
 import { assert, assertNever } from "../util/assert.js";
-import type { ProposeResult, RaftConfig, RaftLogger } from "./config.js";
-import { UNCOMMITTED_ENTRIES_MAX } from "./config.js";
+import type { RaftConfig, RaftLogger } from "./config.js";
 import { handleVoteRequest, hup, isTransferContext } from "./election.js";
 import { RaftLog } from "./log.js";
-import { flushReadIndexBroadcast, leaderReadIndex, type PendingRead } from "./read-index.js";
+import { flushReadIndexBroadcast, type PendingRead } from "./read-index.js";
 import { ReadOnlyQueue } from "./read-only.js";
-import { bcastAppend, bcastHeartbeat, maybeCommit, onCommitAdvanced } from "./replication.js";
+import { bcastHeartbeat, maybeCommit, onCommitAdvanced } from "./replication.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
-import { stepLeader, stepLeaderTransfer } from "./step-leader.js";
+import { stepLeader } from "./step-leader.js";
 import { ProgressTracker } from "./tracker.js";
 import {
   type Entry,
@@ -285,69 +284,7 @@ export class Raft {
     }
   }
 
-  // ---- local requests -----------------------------------------------------
-
-  campaign(reason: string): void {
-    hup(this, this.preVote ? "pre-election" : "election", reason);
-  }
-
-  propose(data: Uint8Array): ProposeResult {
-    switch (this.role) {
-      case "leader":
-        return this.proposeAsLeader([data]);
-      case "follower":
-        if (this.lead === NO_NODE) {
-          return { ok: false, reason: "no-leader" };
-        }
-        this.send({ type: "MsgProp", to: this.lead, entries: [proposalEntry(data)] });
-        return { ok: true };
-      case "pre-candidate":
-      case "candidate":
-        return { ok: false, reason: "no-leader" };
-      default:
-        return assertNever(this.role, "role");
-    }
-  }
-
-  proposeAsLeader(datas: readonly Uint8Array[]): ProposeResult {
-    if (this.leadTransferee !== NO_NODE) {
-      return { ok: false, reason: "transferring-leadership" };
-    }
-    if (this.log.lastIndex() - this.log.committed >= UNCOMMITTED_ENTRIES_MAX) {
-      return { ok: false, reason: "too-many-uncommitted" };
-    }
-    this.appendEntries(datas);
-    bcastAppend(this);
-    return { ok: true };
-  }
-
-  readIndex(context: Uint8Array): ProposeResult {
-    if (this.role === "leader") {
-      return leaderReadIndex(this, { from: this.id, context });
-    }
-    if (this.role !== "follower" || this.lead === NO_NODE) {
-      return { ok: false, reason: "no-leader" };
-    }
-    this.send({ type: "MsgReadIndex", to: this.lead, context });
-    return { ok: true };
-  }
-
-  transferLeader(target: NodeId): void {
-    if (this.role === "leader") {
-      stepLeaderTransfer(this, target);
-    } else if (this.role === "follower" && this.lead !== NO_NODE && target !== this.lead) {
-      // As in etcd, `from` names the transferee so the leader knows whom to catch up.
-      this.msgs.push(emptyMessage("MsgTransferLeader", target, this.lead, this.term));
-    }
-  }
-
-  reportUnreachable(id: NodeId): void {
-    const pr = this.tracker.get(id);
-    // A MsgApp was probably lost: stop streaming optimistically and probe again.
-    if (this.role === "leader" && pr !== undefined && pr.state === "replicate") {
-      pr.becomeProbe();
-    }
-  }
+  // ---- shell feedback -------------------------------------------------------
 
   /** The shell made entries up to (index, term) durable. */
   onEntriesStable(index: LogIndex, term: Term): void {
@@ -446,8 +383,4 @@ export class Raft {
       this.send({ type: "MsgPreVoteResp", to: m.from, term: this.term, reject: true });
     }
   }
-}
-
-export function proposalEntry(data: Uint8Array): Entry {
-  return { term: 0, index: 0, kind: "normal", data };
 }

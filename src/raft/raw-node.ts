@@ -26,6 +26,7 @@ import {
 } from "./config.js";
 import { isAcceptablePeerMessage } from "./message-check.js";
 import { Raft } from "./raft.js";
+import { campaign, propose, readIndex, reportUnreachable, transferLeader } from "./requests.js";
 import type { HardState, Message, NodeId, Ready, SoftState } from "./types.js";
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
@@ -69,12 +70,12 @@ export class RawNode {
 
   /** Appends (leader) or forwards (follower) a proposal. ok is not a promise of commit. */
   propose(data: Uint8Array): ProposeResult {
-    return this.raft.propose(data);
+    return propose(this.raft, data);
   }
 
   /** Starts an election now (with pre-vote when configured). */
   campaign(): void {
-    this.raft.campaign("campaign requested");
+    campaign(this.raft, "campaign requested");
   }
 
   /**
@@ -83,16 +84,16 @@ export class RawNode {
    * answer, so the shell must time out and retry.
    */
   readIndex(context: Uint8Array): ProposeResult {
-    return this.raft.readIndex(context);
+    return readIndex(this.raft, context);
   }
 
   transferLeader(target: NodeId): void {
-    this.raft.transferLeader(target);
+    transferLeader(this.raft, target);
   }
 
   /** The transport could not deliver to `id`: stop streaming to it optimistically. */
   reportUnreachable(id: NodeId): void {
-    this.raft.reportUnreachable(id);
+    reportUnreachable(this.raft, id);
   }
 
   /** True if ready() has work. False while a Ready is outstanding (before advance). */

@@ -10,13 +10,17 @@ import {
   sendAppend,
   sendTimeoutNow,
 } from "./replication.js";
+import { proposeAsLeader } from "./requests.js";
 import { type Message, NO_NODE, type NodeId } from "./types.js";
 
 export function stepLeader(r: Raft, m: Message): void {
   switch (m.type) {
     case "MsgProp":
       if (m.entries.length > 0) {
-        r.proposeAsLeader(m.entries.map((entry) => entry.data));
+        proposeAsLeader(
+          r,
+          m.entries.map((entry) => entry.data),
+        );
       }
       return;
     case "MsgReadIndex":
