@@ -274,6 +274,9 @@ export class SimCluster {
       return;
     }
     this.network.stats.delivered += 1;
+    if (this.options.trace) {
+      this.trace(`n${m.to} <- ${describeMessage(m)}`);
+    }
     target.raw.step(m);
     this.drive(target);
   }
@@ -392,4 +395,14 @@ export class SimCluster {
   check(): void {
     this.checker.check(this.views());
   }
+}
+
+function describeMessage(m: Message): string {
+  const entries = m.entries.map((e) => `${e.index}/t${e.term}`).join(",");
+  const flags = [
+    m.reject ? `reject hint=${m.rejectHint}` : "",
+    entries ? `entries=[${entries}]` : "",
+    m.context.byteLength > 0 ? `ctx=${m.context.byteLength}B` : "",
+  ].filter((part) => part !== "");
+  return `${m.type} from ${m.from} t${m.term} i${m.index}/t${m.logTerm} c${m.commit} ${flags.join(" ")}`;
 }

@@ -1,6 +1,8 @@
 // Generated schedules against 3- and 5-node clusters, with the five safety
 // properties checked after every step and liveness checked after healing.
-// Replay a failure with the command printed in the error message.
+// Environment: SIM_SEED (default random, printed in the suite name),
+// SIM_SIZE + SIM_PATH (replay one counterexample; the failure message prints
+// the exact command), SIM_RUNS_FACTOR (multiply runs for a soak).
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -17,7 +19,7 @@ const RUNS_FACTOR = process.env.SIM_RUNS_FACTOR ? Number(process.env.SIM_RUNS_FA
 
 const ELECTION_TICKS = 10;
 const HEARTBEAT_TICKS = 2;
-const TRACE_LINES_MAX = 150;
+const TRACE_LINES_MAX = 300;
 const SHRINK_TIME_LIMIT_MS = 60_000;
 
 interface Totals {
