@@ -86,11 +86,14 @@ export interface CompactCommand extends CommandBase {
   readonly revision: number;
 }
 
-/** `leaseId` 0 asks the state machine to pick a free id (deterministically). */
+/**
+ * `leaseId` 0 asks the state machine to pick a free id (deterministically).
+ * The handler must send 0 or a positive safe integer (apply asserts it).
+ */
 export interface LeaseGrantCommand extends CommandBase {
   readonly kind: "lease-grant";
   readonly leaseId: number;
-  /** Stored as sent: the handler raises it to etcd's minimum and rejects > 9e9. */
+  /** Stored as sent: the handler raises it to etcd's minimum and rejects > 9e9 (apply asserts >= 1). */
   readonly ttlSeconds: number;
 }
 

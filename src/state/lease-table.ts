@@ -179,10 +179,12 @@ export class LeaseTable {
     this.records.set(id, { id, grantedTtlSeconds, expiresAtMs });
   }
 
+  /** Validates and encodes before touching the map, so a failed assertion leaves no half-applied lease. */
   private store(record: LeaseRecord): TableWrite {
     assert(Number.isSafeInteger(record.expiresAtMs), `lease ${record.id} expiry out of range`);
-    this.records.set(record.id, record);
+    const key = encodeLeaseKey(record.id);
     const value = packr.pack([record.grantedTtlSeconds, record.expiresAtMs]);
-    return { table: LEASE_TABLE, key: encodeLeaseKey(record.id), value };
+    this.records.set(record.id, record);
+    return { table: LEASE_TABLE, key, value };
   }
 }

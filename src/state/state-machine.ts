@@ -166,6 +166,7 @@ export class StateMachine {
   }
 
   private applyCompact(command: CompactCommand): Applied {
+    assert(Number.isSafeInteger(command.revision), "compact revision must be an integer");
     const outcome = compact(this.kv, command.revision);
     if (outcome.kind === "error") {
       return failed(outcome.code);
@@ -175,6 +176,9 @@ export class StateMachine {
   }
 
   private applyLeaseGrant(command: LeaseGrantCommand): Applied {
+    // The handler guarantees these (see command.ts); asserting first keeps a bug from half-applying.
+    assert(Number.isSafeInteger(command.leaseId) && command.leaseId >= 0, "bad lease id");
+    assert(Number.isSafeInteger(command.ttlSeconds) && command.ttlSeconds >= 1, "bad lease TTL");
     const id =
       command.leaseId === 0 ? this.leases.pickId(command.id, this.kv.revision) : command.leaseId;
     if (this.leases.has(id)) {
