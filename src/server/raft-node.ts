@@ -303,7 +303,7 @@ export class RaftNode {
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.softState !== null) this.onSoftState(ready.softState);
     if (ready.entries.length > 0 || ready.hardState !== null) {
-      await this.disk.persistRaft(ready.entries, ready.hardState);
+      await this.disk.persistRaft(ready.entries, ready.hardState, { sync: ready.mustSync });
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);
     }

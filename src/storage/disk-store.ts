@@ -155,23 +155,31 @@ export class DiskStore {
   }
 
   /**
-   * Raft persistence for one Ready, in ONE batch written with {sync: true}.
+   * Raft persistence for one Ready, in ONE batch, synced unless the caller
+   * says the Ready does not need it (Ready.mustSync: only the commit index
+   * changed, which a member can re-learn after a crash).
    * Entries must be contiguous and start within [firstIndex, lastIndex + 1];
    * starting at i <= lastIndex replaces the tail: records after the new
    * entries, up to the old lastIndex, are deleted in the same batch.
    */
-  persistRaft(entries: readonly Entry[], hardState: HardState | null): Promise<void> {
+  persistRaft(
+    entries: readonly Entry[],
+    hardState: HardState | null,
+    options: { readonly sync?: boolean } = {},
+  ): Promise<void> {
+    const sync = options.sync ?? true;
+    assert(sync || entries.length === 0, "log entries are always written synced");
     return this.inLane("raft", "persistRaft", async () => {
       const batch = planRaftBatch(this.durableLog(), entries, hardState);
       if (batch.ops.length === 0) {
         return;
       }
       const startMs = performance.now();
-      await this.write(batch.ops, true, "persistRaft");
+      await this.write(batch.ops, sync, "persistRaft");
       const durationMs = performance.now() - startMs;
       this.lastIndex = batch.lastIndex;
       this.hardState = hardState ?? this.hardState;
-      this.onSync?.(durationMs, entries.length, batch.bytes);
+      if (sync) this.onSync?.(durationMs, entries.length, batch.bytes);
     });
   }
 

@@ -107,6 +107,28 @@ describe("DiskStore round trip", () => {
   });
 });
 
+describe("DiskStore unsynced commit-only batches", () => {
+  it("persists a commit-only hard state without fsync, and reports only synced batches", async () => {
+    const syncs: number[] = [];
+    const store = await openStore(await dirs.make(), {
+      onSync: (_ms: number, n: number) => syncs.push(n),
+    });
+    await store.load();
+    await store.persistRaft(entries(1, 3, 1), hs(1, 1, 0));
+    await store.persistRaft([], hs(1, 1, 3), { sync: false });
+    expect(syncs).toEqual([3]);
+    expect((await (await reopen(store)).load()).hardState).toEqual(hs(1, 1, 3));
+  });
+
+  it("refuses to write log entries without fsync", async () => {
+    const store = await openStore(await dirs.make());
+    await store.load();
+    expect(() => store.persistRaft(entries(1, 1, 1), hs(1, 1, 0), { sync: false })).toThrow(
+      AssertionError,
+    );
+  });
+});
+
 describe("DiskStore truncation", () => {
   it("an overwrite at i deletes the old tail beyond the new entries", async () => {
     const store = await openStore(await dirs.make());
