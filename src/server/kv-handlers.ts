@@ -40,7 +40,7 @@ function requireKey(key: Uint8Array | null | undefined): Uint8Array {
   return key;
 }
 
-function throwApplyError(result: ApplyResult): never {
+export function throwApplyError(result: ApplyResult): never {
   if (result.kind !== "error") {
     throw new Error(`unexpected apply result ${result.kind}`);
   }
@@ -54,12 +54,11 @@ function throwApplyError(result: ApplyResult): never {
     case "future-rev":
       throw new CairnError("FUTURE_REV");
     case "duplicate-key":
-      throw new CairnError("INVALID_ARGUMENT", "etcdserver: duplicate key given in txn request");
+      throw new CairnError("DUPLICATE_KEY");
     case "too-many-ops":
-      throw new CairnError("INVALID_ARGUMENT", "etcdserver: too many operations in txn request");
+      throw new CairnError("TOO_MANY_OPS");
     case "lease-exists":
-      // Only LeaseGrant can fail this way; the Lease service maps it to FailedPrecondition.
-      throw new Error("lease-exists from a KV request");
+      throw new CairnError("LEASE_EXISTS");
     default:
       return assertNever(result.code, "apply error");
   }

@@ -13,6 +13,7 @@ import { MemoryStorage, RawNode } from "../raft/index.js";
 import type { Entry, Message, NodeId, Ready, SoftState } from "../raft/types.js";
 import { type Command, decodeCommand, encodeCommand } from "../state/command.js";
 import { type ApplyResult, StateMachine } from "../state/state-machine.js";
+import type { WatchEvent } from "../state/mvcc/key-value.js";
 import type { TableWrite } from "../state/table-write.js";
 import { DiskStore } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
@@ -53,8 +54,15 @@ type LocalCommand = Command extends infer C
     : never
   : never;
 
+/** Told of every applied change, in revision order, before the proposer's reply. */
+export type AppliedListener = (events: readonly WatchEvent[], revision: number) => void;
+/** Told when this member's view of the leader or its own role changes. */
+export type LeadershipListener = (state: SoftState) => void;
+
 export class RaftNode {
   readonly stateMachine = new StateMachine();
+  private readonly appliedListeners: AppliedListener[] = [];
+  private readonly leadershipListeners: LeadershipListener[] = [];
   private readonly waiters: ProposalWaiters;
   private readonly reads: ReadIndexBatcher;
   private inboxMessages: Message[] = [];
@@ -198,6 +206,18 @@ export class RaftNode {
     return this.raw.status();
   }
 
+  onApplied(listener: AppliedListener): void {
+    this.appliedListeners.push(listener);
+  }
+
+  onLeadership(listener: LeadershipListener): void {
+    this.leadershipListeners.push(listener);
+  }
+
+  get isLeader(): boolean {
+    return this.softState.role === "leader";
+  }
+
   /** Proposes a command and resolves with its apply result on this member. */
   propose(command: LocalCommand): Promise<ApplyResult> {
     if (this.stopped) {
@@ -321,6 +341,7 @@ export class RaftNode {
   private async apply(entries: readonly Entry[]): Promise<void> {
     const writes: TableWrite[] = [];
     const results: Array<[number, ApplyResult]> = [];
+    const events: WatchEvent[] = [];
     for (const entry of entries) {
       assert(
         entry.index === this.appliedIndexValue + 1,
@@ -332,8 +353,13 @@ export class RaftNode {
       const applied = this.stateMachine.apply(command);
       for (const write of applied.writes) writes.push(write);
       results.push([command.id, applied.result]);
+      if (applied.events.length > 0) events.push(...applied.events);
     }
     await this.disk.applyState(writes, this.appliedIndexValue);
+    if (events.length > 0) {
+      const revision = this.stateMachine.kv.revision;
+      for (const listener of this.appliedListeners) listener(events, revision);
+    }
     const metrics = this.options.metrics;
     metrics.appliedIndex.set(this.appliedIndexValue);
     metrics.proposalsApplied.inc(results.length);
@@ -363,6 +389,7 @@ export class RaftNode {
     if (next.role !== previous.role) {
       this.options.logger.info({ from: previous.role, to: next.role }, "role changed");
     }
+    for (const listener of this.leadershipListeners) listener(next);
   }
 
   private fatal(error: unknown): void {
