@@ -1,6 +1,7 @@
 // What apply returns for each command kind, shaped like the etcd responses the
 // handlers build from them (prev_kv(s), deleted count, txn responses, the
 // store revision after apply), and the deterministic errors apply can decide.
+import type { Alarm } from "./alarm-table.js";
 import type { KeyValue, WatchEvent } from "./mvcc/key-value.js";
 import type { RangeAnswer } from "./range.js";
 import type { TableWrite } from "./table-write.js";
@@ -80,6 +81,7 @@ export interface LeaseRenewResult {
 }
 
 export type ApplyResult =
+  | { readonly kind: "alarm"; readonly ok: { readonly alarms: readonly Alarm[] } }
   | { readonly kind: "put"; readonly ok: PutResult }
   | { readonly kind: "delete-range"; readonly ok: DeleteRangeResult }
   | { readonly kind: "txn"; readonly ok: TxnResult }

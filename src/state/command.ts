@@ -2,8 +2,10 @@
 // every member. `id` is the proposer's request id (it resolves the waiting
 // request), `at` the proposer's wall clock in ms: time enters the state machine
 // only here, which keeps apply deterministic.
+
 import { Packr } from "msgpackr";
 import { assert } from "../util/assert.js";
+import type { AlarmKind } from "./alarm-table.js";
 import type { RangeQuery } from "./range.js";
 
 export const COMMAND_VERSION = 1;
@@ -108,7 +110,16 @@ export interface LeaseRenewCommand extends CommandBase {
   readonly leaseId: number;
 }
 
+/** Maintenance.Alarm ACTIVATE/DEACTIVATE; memberId 0 on deactivate clears every member's. */
+export interface AlarmCommand extends CommandBase {
+  readonly kind: "alarm";
+  readonly action: "activate" | "deactivate";
+  readonly memberId: number;
+  readonly alarm: AlarmKind;
+}
+
 export type Command =
+  | AlarmCommand
   | PutCommand
   | DeleteRangeCommand
   | TxnCommand
@@ -118,6 +129,7 @@ export type Command =
   | LeaseRenewCommand;
 
 const COMMAND_KINDS: ReadonlySet<string> = new Set<Command["kind"]>([
+  "alarm",
   "put",
   "delete-range",
   "txn",

@@ -10,6 +10,8 @@
 //  - LeaseGrant: id 0 or a positive safe integer; TTL raised to the minimum (ceil(1.5 × election
 //    timeout) seconds) and rejected above 9e9 with "too large lease TTL";
 //  - Compact: revision an integer; Range: sort enums mapped, limit clamped at 0.
+
+export { type Alarm, type AlarmKind, AlarmTable } from "./alarm-table.js";
 export type {
   Applied,
   ApplyError,
@@ -25,6 +27,7 @@ export type {
   TxnResult,
 } from "./apply-result.js";
 export {
+  type AlarmCommand,
   COMMAND_VERSION,
   type Command,
   type CompactCommand,

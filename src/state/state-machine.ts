@@ -3,8 +3,10 @@
 // (state, command): it returns the result for the waiting request, the writes
 // the shell must persist with the applied index, and the watch events.
 import { assert, assertNever } from "../util/assert.js";
+import { ALARM_TABLE, AlarmTable } from "./alarm-table.js";
 import type { Applied, ApplyErrorCode } from "./apply-result.js";
 import type {
+  AlarmCommand,
   Command,
   CompactCommand,
   DeleteRangeCommand,
@@ -60,10 +62,11 @@ function failed(code: ApplyErrorCode): Applied {
 export class StateMachine {
   readonly kv = new MvccStore();
   readonly leases = new LeaseTable();
+  readonly alarms = new AlarmTable();
   private readonly maxTxnOps: number;
 
   /** Every table apply writes; the shell loads each one through loadRow at boot. */
-  static readonly tables: readonly string[] = [KV_TABLE, KV_META_TABLE, LEASE_TABLE];
+  static readonly tables: readonly string[] = [KV_TABLE, KV_META_TABLE, LEASE_TABLE, ALARM_TABLE];
 
   constructor(options: StateMachineOptions = { maxTxnOps: MAX_TXN_OPS }) {
     assert(Number.isSafeInteger(options.maxTxnOps) && options.maxTxnOps >= 1, "bad maxTxnOps");
@@ -72,6 +75,8 @@ export class StateMachine {
 
   apply(command: Command): Applied {
     switch (command.kind) {
+      case "alarm":
+        return this.applyAlarm(command);
       case "put":
         return this.applyPut(command);
       case "delete-range":
@@ -93,6 +98,10 @@ export class StateMachine {
 
   /** Restores one persisted row at boot. Rows of all tables may arrive in any order. */
   loadRow(table: string, key: Uint8Array, value: Uint8Array): void {
+    if (table === ALARM_TABLE) {
+      this.alarms.loadRow(key);
+      return;
+    }
     if (table === LEASE_TABLE) {
       this.leases.loadRow(key, value);
       return;
@@ -121,6 +130,14 @@ export class StateMachine {
   /** Lease.TimeToLive against the caller's clock (ttl -1 when unknown). */
   timeToLive(leaseId: number, nowMs: number): LeaseTimeToLive {
     return this.leases.timeToLive(leaseId, nowMs);
+  }
+
+  /** Alarms change no key and no revision: they only gate which requests are admitted. */
+  private applyAlarm(command: AlarmCommand): Applied {
+    const alarm = { memberId: command.memberId, alarm: command.alarm };
+    const writes =
+      command.action === "activate" ? this.alarms.activate(alarm) : this.alarms.deactivate(alarm);
+    return { result: { kind: "alarm", ok: { alarms: this.alarms.list() } }, writes, events: [] };
   }
 
   private applyPut(command: PutCommand): Applied {

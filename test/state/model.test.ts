@@ -256,6 +256,8 @@ function expected(model: Model, command: Command, applied: Applied): unknown {
         ok: { revision: model.revision, id: command.leaseId, ttlSeconds: lease.ttl },
       };
     }
+    case "alarm":
+      throw new Error("the model generates no alarm commands (see alarm-table.test.ts)");
   }
 }
 
