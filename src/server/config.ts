@@ -23,7 +23,16 @@ export interface ServeConfig {
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
   readonly unsafeTestMode: boolean;
+  readonly quotaBackendBytes: number;
+  readonly maxTxnOps: number;
+  readonly autoCompaction: AutoCompaction;
 }
+
+/** etcd's --auto-compaction-mode/--auto-compaction-retention; "off" when retention is 0. */
+export type AutoCompaction =
+  | { readonly mode: "off" }
+  | { readonly mode: "periodic"; readonly retentionMs: number }
+  | { readonly mode: "revision"; readonly retentionRevisions: number };
 
 interface FlagSpec {
   readonly type: "string" | "boolean";
@@ -66,6 +75,18 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: "string",
     default: "7000",
     help: "ms before a request fails with timed out",
+  },
+  "quota-backend-bytes": {
+    type: "string",
+    default: String(2 * 1024 ** 3),
+    help: "db size that raises NOSPACE",
+  },
+  "max-txn-ops": { type: "string", default: "128", help: "max operations in one txn" },
+  "auto-compaction-mode": { type: "string", default: "periodic", help: "periodic|revision" },
+  "auto-compaction-retention": {
+    type: "string",
+    default: "0",
+    help: "periodic: hours (1, 0.5) or a duration (30m, 1h); revision: revisions to keep; 0 = off",
   },
   "log-level": { type: "string", default: "info", help: "trace|debug|info|warn|error" },
   "unsafe-test-mode": {
@@ -203,5 +224,47 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     ),
     logLevel: get("log-level") as string,
     unsafeTestMode: get("unsafe-test-mode") === "true",
+    quotaBackendBytes: parseIntegerFlag(
+      "quota-backend-bytes",
+      get("quota-backend-bytes") as string,
+      1024 * 1024,
+      2 ** 40,
+    ),
+    maxTxnOps: parseIntegerFlag("max-txn-ops", get("max-txn-ops") as string, 1, 100_000),
+    autoCompaction: parseAutoCompaction(
+      get("auto-compaction-mode") as string,
+      get("auto-compaction-retention") as string,
+    ),
   };
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+export function parseAutoCompaction(mode: string, retention: string): AutoCompaction {
+  if (mode !== "periodic" && mode !== "revision") {
+    throw new ConfigError(`--auto-compaction-mode must be periodic or revision, got "${mode}"`);
+  }
+  if (mode === "revision") {
+    const revisions = parseIntegerFlag(
+      "auto-compaction-retention",
+      retention,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    return revisions === 0 ? { mode: "off" } : { mode, retentionRevisions: revisions };
+  }
+  // etcd reads a bare number as hours, or a Go duration such as 30m or 1h.
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(retention.trim());
+  if (match === null) {
+    throw new ConfigError(
+      `--auto-compaction-retention must be hours (1, 0.5) or a duration (30m, 1h), got "${retention}"`,
+    );
+  }
+  const retentionMs = Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? "h"] as number);
+  return retentionMs === 0 ? { mode: "off" } : { mode, retentionMs };
 }

@@ -16,6 +16,8 @@ export const ERRORS = {
     status: GrpcStatus.INVALID_ARGUMENT,
     message: "etcdserver: key is not provided",
   },
+  VALUE_PROVIDED: { status: GrpcStatus.INVALID_ARGUMENT, message: "etcdserver: value is provided" },
+  LEASE_PROVIDED: { status: GrpcStatus.INVALID_ARGUMENT, message: "etcdserver: lease is provided" },
   KEY_NOT_FOUND: { status: GrpcStatus.INVALID_ARGUMENT, message: "etcdserver: key not found" },
   REQUEST_TOO_LARGE: {
     status: GrpcStatus.INVALID_ARGUMENT,
@@ -33,15 +35,33 @@ export const ERRORS = {
     status: GrpcStatus.OUT_OF_RANGE,
     message: "etcdserver: mvcc: required revision has been compacted",
   },
-  DUPLICATE_KEY: { status: GrpcStatus.INVALID_ARGUMENT, message: "etcdserver: duplicate key given in txn request" },
-  TOO_MANY_OPS: { status: GrpcStatus.INVALID_ARGUMENT, message: "etcdserver: too many operations in txn request" },
-  LEASE_EXISTS: { status: GrpcStatus.FAILED_PRECONDITION, message: "etcdserver: lease already exists" },
-  LEASE_TTL_TOO_LARGE: { status: GrpcStatus.OUT_OF_RANGE, message: "etcdserver: too large lease TTL" },
-  NO_SPACE: { status: GrpcStatus.RESOURCE_EXHAUSTED, message: "etcdserver: mvcc: database space exceeded" },
+  DUPLICATE_KEY: {
+    status: GrpcStatus.INVALID_ARGUMENT,
+    message: "etcdserver: duplicate key given in txn request",
+  },
+  TOO_MANY_OPS: {
+    status: GrpcStatus.INVALID_ARGUMENT,
+    message: "etcdserver: too many operations in txn request",
+  },
+  LEASE_EXISTS: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: lease already exists",
+  },
+  LEASE_TTL_TOO_LARGE: {
+    status: GrpcStatus.OUT_OF_RANGE,
+    message: "etcdserver: too large lease TTL",
+  },
+  NO_SPACE: {
+    status: GrpcStatus.RESOURCE_EXHAUSTED,
+    message: "etcdserver: mvcc: database space exceeded",
+  },
   CORRUPT: { status: GrpcStatus.DATA_LOSS, message: "etcdserver: corrupt cluster" },
   NOT_LEADER: { status: GrpcStatus.FAILED_PRECONDITION, message: "etcdserver: not leader" },
   MEMBER_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, message: "etcdserver: member not found" },
-  PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, message: "etcdserver: permission denied" },
+  PERMISSION_DENIED: {
+    status: GrpcStatus.PERMISSION_DENIED,
+    message: "etcdserver: permission denied",
+  },
   NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, message: "" },
   INVALID_ARGUMENT: { status: GrpcStatus.INVALID_ARGUMENT, message: "" },
 } as const;

@@ -1,50 +1,37 @@
-// etcd's KV service over the replicated keyspace: validation with etcd's
-// errors, writes proposed through Raft, linearizable reads behind a ReadIndex
-// barrier unless the request asks for a serializable read.
-import type { etcdserverpb, mvccpb } from "../gen/etcd.js";
-import type { KeyValue } from "../state/mvcc/key-value.js";
-import { rangeQuery, type SortOrder, type SortTarget } from "../state/range.js";
-import type { ApplyResult } from "../state/state-machine.js";
+// etcd's KV service over the replicated keyspace: requests are checked and
+// translated by kv-codec, writes proposed through Raft, linearizable reads
+// answered behind a ReadIndex barrier unless the request is serializable.
+import type { etcdserverpb } from "../gen/etcd.js";
+import { type ApplyResult, MAX_TXN_OPS, rangeQuery, validateTxn } from "../state/index.js";
 import { assertNever } from "../util/assert.js";
 import { CairnError } from "./errors.js";
+import {
+  toDeleteRangeOp,
+  toProtoKv,
+  toProtoResponseOp,
+  toPutOp,
+  toRangeQuery,
+  toTxnRequest,
+} from "./kv-codec.js";
 import type { RaftNode } from "./raft-node.js";
+
+export { toProtoKv };
 
 export interface HeaderSource {
   header(revision: number): etcdserverpb.ResponseHeader.$Properties;
 }
 
-const SORT_ORDERS: Record<number, SortOrder> = { 0: "none", 1: "ascend", 2: "descend" };
-const SORT_TARGETS: Record<number, SortTarget> = {
-  0: "key",
-  1: "version",
-  2: "create",
-  3: "mod",
-  4: "value",
-};
-
-export function toProtoKv(kv: KeyValue): mvccpb.KeyValue.$Properties {
-  return {
-    key: kv.key,
-    createRevision: kv.createRevision,
-    modRevision: kv.modRevision,
-    version: kv.version,
-    value: kv.value,
-    lease: kv.lease,
-  };
+/** Write admission (quota alarm, backpressure): throws when writes must be refused. */
+export interface WriteGate {
+  admit(kind: "write" | "delete" | "compact"): void;
 }
 
-function requireKey(key: Uint8Array | null | undefined): Uint8Array {
-  if (key === null || key === undefined || key.byteLength === 0) {
-    throw new CairnError("KEY_NOT_PROVIDED");
-  }
-  return key;
-}
-
-export function throwApplyError(result: ApplyResult): never {
+export function throwApplyError(result: ApplyResult | { kind: "error"; code: string }): never {
   if (result.kind !== "error") {
     throw new Error(`unexpected apply result ${result.kind}`);
   }
-  switch (result.code) {
+  const code = result.code as Extract<ApplyResult, { kind: "error" }>["code"];
+  switch (code) {
     case "key-not-found":
       throw new CairnError("KEY_NOT_FOUND");
     case "lease-not-found":
@@ -60,7 +47,7 @@ export function throwApplyError(result: ApplyResult): never {
     case "lease-exists":
       throw new CairnError("LEASE_EXISTS");
     default:
-      return assertNever(result.code, "apply error");
+      return assertNever(code, "apply error");
   }
 }
 
@@ -68,53 +55,29 @@ export class KvHandlers {
   constructor(
     private readonly node: RaftNode,
     private readonly headers: HeaderSource,
+    private readonly gate: WriteGate,
+    private readonly maxTxnOps: number = MAX_TXN_OPS,
   ) {}
 
   async range(request: etcdserverpb.RangeRequest): Promise<etcdserverpb.RangeResponse.$Properties> {
-    const key = requireKey(request.key);
-    const sortOrder = SORT_ORDERS[request.sortOrder];
-    const sortTarget = SORT_TARGETS[request.sortTarget];
-    if (sortOrder === undefined || sortTarget === undefined) {
-      throw new CairnError("INVALID_ARGUMENT", "etcdserver: invalid sort option");
-    }
+    const query = toRangeQuery(request);
     if (!request.serializable) {
       await this.node.linearizableBarrier();
     }
-    const result = rangeQuery(this.node.stateMachine.kv, {
-      key,
-      rangeEnd: request.rangeEnd,
-      limit: Math.max(0, request.limit),
-      revision: request.revision,
-      sortOrder,
-      sortTarget,
-      keysOnly: request.keysOnly,
-      countOnly: request.countOnly,
-      minModRevision: request.minModRevision,
-      maxModRevision: request.maxModRevision,
-      minCreateRevision: request.minCreateRevision,
-      maxCreateRevision: request.maxCreateRevision,
-    });
+    const result = rangeQuery(this.node.stateMachine.kv, query);
     if (result.kind !== "range") throwApplyError(result);
-    const answer = result.ok;
     return {
-      header: this.headers.header(answer.revision),
-      kvs: answer.kvs.map(toProtoKv),
-      more: answer.more,
-      count: answer.count,
+      header: this.headers.header(result.ok.revision),
+      kvs: result.ok.kvs.map(toProtoKv),
+      more: result.ok.more,
+      count: result.ok.count,
     };
   }
 
   async put(request: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse.$Properties> {
-    const key = requireKey(request.key);
-    const result = await this.node.propose({
-      kind: "put",
-      key,
-      value: request.value,
-      lease: request.lease,
-      prevKv: request.prevKv,
-      ignoreValue: request.ignoreValue,
-      ignoreLease: request.ignoreLease,
-    });
+    const op = toPutOp(request);
+    this.gate.admit("write");
+    const result = await this.node.propose(op);
     if (result.kind !== "put") throwApplyError(result);
     const response: etcdserverpb.PutResponse.$Properties = {
       header: this.headers.header(result.ok.revision),
@@ -126,13 +89,9 @@ export class KvHandlers {
   async deleteRange(
     request: etcdserverpb.DeleteRangeRequest,
   ): Promise<etcdserverpb.DeleteRangeResponse.$Properties> {
-    const key = requireKey(request.key);
-    const result = await this.node.propose({
-      kind: "delete-range",
-      key,
-      rangeEnd: request.rangeEnd,
-      prevKv: request.prevKv,
-    });
+    const op = toDeleteRangeOp(request);
+    this.gate.admit("delete");
+    const result = await this.node.propose(op);
     if (result.kind !== "delete-range") throwApplyError(result);
     return {
       header: this.headers.header(result.ok.revision),
@@ -140,4 +99,44 @@ export class KvHandlers {
       prevKvs: result.ok.prevKvs.map(toProtoKv),
     };
   }
+
+  async txn(request: etcdserverpb.TxnRequest): Promise<etcdserverpb.TxnResponse.$Properties> {
+    const txn = toTxnRequest(request);
+    const invalid = validateTxn(txn, this.maxTxnOps);
+    if (invalid !== null) throwApplyError({ kind: "error", code: invalid });
+    this.gate.admit(txnHasPuts(request) ? "write" : "delete");
+    const result = await this.node.propose({ kind: "txn", ...txn });
+    if (result.kind !== "txn") throwApplyError(result);
+    const header = (revision: number) => this.headers.header(revision);
+    return {
+      header: header(result.ok.revision),
+      succeeded: result.ok.succeeded,
+      responses: result.ok.responses.map((op) => toProtoResponseOp(op, header)),
+    };
+  }
+
+  async compact(
+    request: etcdserverpb.CompactionRequest,
+  ): Promise<etcdserverpb.CompactionResponse.$Properties> {
+    if (!Number.isSafeInteger(request.revision)) {
+      throw new CairnError(
+        "INVALID_ARGUMENT",
+        `etcdserver: compaction revision must be an integer, got ${request.revision}`,
+      );
+    }
+    this.gate.admit("compact");
+    const result = await this.node.propose({ kind: "compact", revision: request.revision });
+    if (result.kind !== "compact") throwApplyError(result);
+    // Compaction deletes the superseded rows in the apply batch itself, so the
+    // answer is already "physical" in etcd's sense.
+    return { header: this.headers.header(result.ok.revision) };
+  }
+}
+
+/** Whether any branch (recursively) writes a value: past the quota only deletes may pass. */
+function txnHasPuts(request: etcdserverpb.ITxnRequest): boolean {
+  const ops = [...(request.success ?? []), ...(request.failure ?? [])];
+  return ops.some(
+    (op) => op.requestPut != null || (op.requestTxn != null && txnHasPuts(op.requestTxn)),
+  );
 }

@@ -12,8 +12,8 @@ import { randomInt } from "node:crypto";
 import { MemoryStorage, RawNode } from "../raft/index.js";
 import type { Entry, Message, NodeId, Ready, SoftState } from "../raft/types.js";
 import { type Command, decodeCommand, encodeCommand } from "../state/command.js";
-import { type ApplyResult, StateMachine } from "../state/state-machine.js";
 import type { WatchEvent } from "../state/mvcc/key-value.js";
+import { type ApplyResult, StateMachine } from "../state/state-machine.js";
 import type { TableWrite } from "../state/table-write.js";
 import { DiskStore } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
@@ -37,6 +37,8 @@ export interface RaftNodeOptions {
   readonly heartbeatTicks: number;
   readonly requestTimeoutMs: number;
   readonly maxRequestBytes: number;
+  /** etcd --max-txn-ops; part of the replicated logic, so every member must agree. */
+  readonly maxTxnOps: number;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
 }
@@ -60,7 +62,7 @@ export type AppliedListener = (events: readonly WatchEvent[], revision: number) 
 export type LeadershipListener = (state: SoftState) => void;
 
 export class RaftNode {
-  readonly stateMachine = new StateMachine();
+  readonly stateMachine: StateMachine;
   private readonly appliedListeners: AppliedListener[] = [];
   private readonly leadershipListeners: LeadershipListener[] = [];
   private readonly waiters: ProposalWaiters;
@@ -85,6 +87,7 @@ export class RaftNode {
     appliedIndex: number,
   ) {
     this.appliedIndexValue = appliedIndex;
+    this.stateMachine = new StateMachine({ maxTxnOps: options.maxTxnOps });
     const metrics = options.metrics;
     this.waiters = new ProposalWaiters(
       PROPOSALS_PENDING_MAX,
@@ -204,6 +207,15 @@ export class RaftNode {
 
   status(): ReturnType<RawNode["status"]> {
     return this.raw.status();
+  }
+
+  /** Size of this member's data directory (LevelDB files), for Status and the quota. */
+  dbSizeBytes(): Promise<number> {
+    return this.disk.approximateSizeBytes();
+  }
+
+  defragment(): Promise<{ beforeBytes: number; afterBytes: number }> {
+    return this.disk.defragment();
   }
 
   onApplied(listener: AppliedListener): void {

@@ -5,11 +5,13 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { addTypedService } from "../transport/grpc-codec.js";
+import { AutoCompactor } from "./auto-compactor.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
 import { startHttp } from "./http.js";
 import { clusterId, memberId } from "./ids.js";
 import { KvHandlers } from "./kv-handlers.js";
 import { createLogger, type Logger } from "./logger.js";
+import { Maintenance } from "./maintenance.js";
 import { NodeMetrics } from "./metrics.js";
 import { RaftNode } from "./raft-node.js";
 import {
@@ -25,6 +27,8 @@ export const CAIRN_VERSION = "0.1.0";
 
 /** Server limits: accept etcd's request limit plus its 512 KiB of gRPC overhead. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** How long in-flight calls get to finish on SIGTERM before streams are cut. */
+const GRACEFUL_SHUTDOWN_MS = 2000;
 
 export interface RunningMember {
   readonly node: RaftNode;
@@ -73,6 +77,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     heartbeatTicks: 1,
     requestTimeoutMs: config.requestTimeoutMs,
     maxRequestBytes: config.maxRequestBytes,
+    maxTxnOps: config.maxTxnOps,
     logger,
     metrics,
   });
@@ -86,7 +91,20 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     })),
   );
   const status = new StatusHandlers(node, config, members, CAIRN_VERSION);
-  const kv = new KvHandlers(node, status);
+  const maintenance = new Maintenance(
+    node,
+    status,
+    {
+      quotaBackendBytes: config.quotaBackendBytes,
+      version: CAIRN_VERSION,
+      sizeSampleIntervalMs: 1000,
+    },
+    logger,
+  );
+  await maintenance.start();
+  const autoCompactor = new AutoCompactor(node, config.autoCompaction, logger);
+  autoCompactor.start();
+  const kv = new KvHandlers(node, status, maintenance, config.maxTxnOps);
   const grpcServer = new Server({
     "grpc.max_receive_message_length": config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     "grpc.max_send_message_length": 2 ** 31 - 1,
@@ -95,8 +113,16 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     Range: unary((r) => kv.range(r)),
     Put: unary((r) => kv.put(r)),
     DeleteRange: unary((r) => kv.deleteRange(r)),
+    Txn: unary((r) => kv.txn(r)),
+    Compact: unary((r) => kv.compact(r)),
   });
-  addTypedService(grpcServer, MAINTENANCE_SERVICE, { Status: unary(() => status.etcdStatus()) });
+  addTypedService(grpcServer, MAINTENANCE_SERVICE, {
+    Status: unary(() => maintenance.status()),
+    Alarm: unary((r) => maintenance.alarm(r)),
+    Defragment: unary(() => maintenance.defragment()),
+    Hash: unary(() => maintenance.hash()),
+    HashKV: unary((r) => maintenance.hashKv(r)),
+  });
   addTypedService(grpcServer, CLUSTER_SERVICE, { MemberList: unary(() => status.memberList()) });
   addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
   const clientPort = await bindGrpc(grpcServer, config.listenClient);
@@ -127,8 +153,13 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     node,
     clientPort,
     stop: async () => {
+      autoCompactor.stop();
+      maintenance.stop();
       http.close();
+      // Long-lived streams (watch, keep-alive) would hold a graceful shutdown open forever.
+      const forced = setTimeout(() => grpcServer.forceShutdown(), GRACEFUL_SHUTDOWN_MS);
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      clearTimeout(forced);
       await node.stop();
     },
   };

@@ -8,6 +8,12 @@ import { unaryMethod } from "../transport/grpc-codec.js";
 import { toServiceError } from "./errors.js";
 
 export const KV_SERVICE = {
+  Txn: unaryMethod("/etcdserverpb.KV/Txn", etcdserverpb.TxnRequest, etcdserverpb.TxnResponse),
+  Compact: unaryMethod(
+    "/etcdserverpb.KV/Compact",
+    etcdserverpb.CompactionRequest,
+    etcdserverpb.CompactionResponse,
+  ),
   Range: unaryMethod(
     "/etcdserverpb.KV/Range",
     etcdserverpb.RangeRequest,
@@ -22,6 +28,26 @@ export const KV_SERVICE = {
 };
 
 export const MAINTENANCE_SERVICE = {
+  Alarm: unaryMethod(
+    "/etcdserverpb.Maintenance/Alarm",
+    etcdserverpb.AlarmRequest,
+    etcdserverpb.AlarmResponse,
+  ),
+  Defragment: unaryMethod(
+    "/etcdserverpb.Maintenance/Defragment",
+    etcdserverpb.DefragmentRequest,
+    etcdserverpb.DefragmentResponse,
+  ),
+  Hash: unaryMethod(
+    "/etcdserverpb.Maintenance/Hash",
+    etcdserverpb.HashRequest,
+    etcdserverpb.HashResponse,
+  ),
+  HashKV: unaryMethod(
+    "/etcdserverpb.Maintenance/HashKV",
+    etcdserverpb.HashKVRequest,
+    etcdserverpb.HashKVResponse,
+  ),
   Status: unaryMethod(
     "/etcdserverpb.Maintenance/Status",
     etcdserverpb.StatusRequest,

@@ -32,22 +32,6 @@ export class StatusHandlers {
     };
   }
 
-  etcdStatus(): etcdserverpb.StatusResponse.$Properties {
-    const raft = this.node.status();
-    return {
-      header: this.header(this.node.stateMachine.kv.revision),
-      version: this.version,
-      dbSize: 0,
-      leader: raft.leader,
-      raftIndex: raft.commit,
-      raftTerm: raft.term,
-      raftAppliedIndex: this.node.appliedIndex,
-      errors: [],
-      dbSizeInUse: 0,
-      isLearner: false,
-    };
-  }
-
   memberList(): etcdserverpb.MemberListResponse.$Properties {
     return {
       header: this.header(this.node.stateMachine.kv.revision),
