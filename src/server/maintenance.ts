@@ -2,8 +2,10 @@
 // write gate it implies: past --quota-backend-bytes a member raises the
 // cluster-wide NOSPACE alarm through Raft, and from then on every member
 // admits only reads, deletes and compaction until an operator disarms it.
+import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { etcdserverpb } from "../gen/etcd.js";
 import type { AlarmKind } from "../state/index.js";
+import { encodeSnapshot } from "../storage/snapshot-file.js";
 import { CairnError } from "./errors.js";
 import type { HeaderSource, WriteGate } from "./kv-handlers.js";
 import type { Logger } from "./logger.js";
@@ -16,6 +18,7 @@ export interface MaintenanceOptions {
   readonly sizeSampleIntervalMs: number;
 }
 
+const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 const ALARM_KINDS: Readonly<Record<number, AlarmKind | "none">> = {
   0: "none",
   1: "nospace",
@@ -135,6 +138,28 @@ export class Maintenance implements WriteGate {
       hash: result.hash,
       compactRevision: result.compactRevision,
     };
+  }
+
+  /** Streams a consistent snapshot of the state (`etcdctl snapshot save`), respecting backpressure. */
+  async snapshot(
+    call: ServerWritableStream<
+      etcdserverpb.SnapshotRequest,
+      etcdserverpb.SnapshotResponse.$Properties
+    >,
+  ): Promise<void> {
+    let sentBytes = 0;
+    const header = this.headers.header(this.node.stateMachine.kv.revision);
+    for await (const chunk of encodeSnapshot(this.node.exportState(), SNAPSHOT_CHUNK_BYTES)) {
+      if (call.cancelled) return;
+      sentBytes += chunk.byteLength;
+      // The total is unknown until the end; the db size is the estimate, and the last chunk says 0.
+      const remainingBytes = Math.max(1, this.dbSizeBytes - sentBytes);
+      if (!call.write({ header, remainingBytes, blob: chunk })) {
+        await new Promise<void>((resolve) => call.once("drain", () => resolve()));
+      }
+    }
+    call.write({ header, remainingBytes: 0, blob: new Uint8Array(0) });
+    call.end();
   }
 
   private async sampleSize(): Promise<void> {

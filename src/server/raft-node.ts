@@ -15,7 +15,7 @@ import { type Command, decodeCommand, encodeCommand } from "../state/command.js"
 import type { WatchEvent } from "../state/mvcc/key-value.js";
 import { type ApplyResult, StateMachine } from "../state/state-machine.js";
 import type { TableWrite } from "../state/table-write.js";
-import { DiskStore } from "../storage/index.js";
+import { DiskStore, type StateExportRecord } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
 import { assert } from "../util/assert.js";
 import { CairnError } from "./errors.js";
@@ -212,6 +212,11 @@ export class RaftNode {
   /** Size of this member's data directory (LevelDB files), for Status and the quota. */
   dbSizeBytes(): Promise<number> {
     return this.disk.approximateSizeBytes();
+  }
+
+  /** A consistent copy of the applied state (see DiskStore.exportState). */
+  exportState(): AsyncGenerator<StateExportRecord, void, undefined> {
+    return this.disk.exportState(StateMachine.tables);
   }
 
   defragment(): Promise<{ beforeBytes: number; afterBytes: number }> {

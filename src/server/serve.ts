@@ -122,6 +122,9 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     Defragment: unary(() => maintenance.defragment()),
     Hash: unary(() => maintenance.hash()),
     HashKV: unary((r) => maintenance.hashKv(r)),
+    Snapshot: (call) => {
+      maintenance.snapshot(call).catch((error: unknown) => call.destroy(error as Error));
+    },
   });
   addTypedService(grpcServer, CLUSTER_SERVICE, { MemberList: unary(() => status.memberList()) });
   addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });

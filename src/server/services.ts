@@ -4,7 +4,7 @@
 import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { cairn } from "../gen/cairn.js";
 import { etcdserverpb } from "../gen/etcd.js";
-import { unaryMethod } from "../transport/grpc-codec.js";
+import { serverStreamMethod, unaryMethod } from "../transport/grpc-codec.js";
 import { toServiceError } from "./errors.js";
 
 export const KV_SERVICE = {
@@ -47,6 +47,11 @@ export const MAINTENANCE_SERVICE = {
     "/etcdserverpb.Maintenance/HashKV",
     etcdserverpb.HashKVRequest,
     etcdserverpb.HashKVResponse,
+  ),
+  Snapshot: serverStreamMethod(
+    "/etcdserverpb.Maintenance/Snapshot",
+    etcdserverpb.SnapshotRequest,
+    etcdserverpb.SnapshotResponse,
   ),
   Status: unaryMethod(
     "/etcdserverpb.Maintenance/Status",

@@ -7,6 +7,7 @@ export {
   type DiskStoreOptions,
   type LoadedState,
   STORAGE_FORMAT_VERSION,
+  type StateExportRecord,
   type StateWrite,
   type SyncObserver,
 } from "./disk-store.js";
