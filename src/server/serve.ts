@@ -7,6 +7,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { addTypedService } from "../transport/grpc-codec.js";
 import { AutoCompactor } from "./auto-compactor.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
+import { CairnError } from "./errors.js";
 import { startHttp } from "./http.js";
 import { clusterId, memberId } from "./ids.js";
 import { KvHandlers } from "./kv-handlers.js";
@@ -19,6 +20,7 @@ import {
   KV_SERVICE,
   MAINTENANCE_SERVICE,
   NODE_SERVICE,
+  setLeaderProbe,
   unary,
 } from "./services.js";
 import { StatusHandlers } from "./status-handlers.js";
@@ -105,6 +107,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
   const autoCompactor = new AutoCompactor(node, config.autoCompaction, logger);
   autoCompactor.start();
   const kv = new KvHandlers(node, status, maintenance, config.maxTxnOps);
+  setLeaderProbe(() => node.leaderId !== 0);
   const grpcServer = new Server({
     "grpc.max_receive_message_length": config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     "grpc.max_send_message_length": 2 ** 31 - 1,
@@ -126,7 +129,21 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       maintenance.snapshot(call).catch((error: unknown) => call.destroy(error as Error));
     },
   });
-  addTypedService(grpcServer, CLUSTER_SERVICE, { MemberList: unary(() => status.memberList()) });
+  const fixedMembership = (method: string) =>
+    unary(() => {
+      throw new CairnError(
+        "NOT_IMPLEMENTED",
+        `cairn: ${method} is not supported yet; this cluster's members are fixed by --initial-cluster ` +
+          "(membership changes are planned)",
+      );
+    });
+  addTypedService(grpcServer, CLUSTER_SERVICE, {
+    MemberList: unary(() => status.memberList()),
+    MemberAdd: fixedMembership("MemberAdd"),
+    MemberRemove: fixedMembership("MemberRemove"),
+    MemberUpdate: fixedMembership("MemberUpdate"),
+    MemberPromote: fixedMembership("MemberPromote"),
+  });
   addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
   const clientPort = await bindGrpc(grpcServer, config.listenClient);
   const metricsAddress = splitHostPort(config.listenMetrics);

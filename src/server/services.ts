@@ -1,11 +1,11 @@
 // gRPC service definitions served on the client port, bound to the generated
 // codecs: etcd's KV, Maintenance and Cluster (the parts implemented so far)
 // and cairn.v1.Node. grpc-js answers UNIMPLEMENTED for any other method.
-import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
+import type { Metadata, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { cairn } from "../gen/cairn.js";
 import { etcdserverpb } from "../gen/etcd.js";
 import { serverStreamMethod, unaryMethod } from "../transport/grpc-codec.js";
-import { toServiceError } from "./errors.js";
+import { CairnError, toServiceError } from "./errors.js";
 
 export const KV_SERVICE = {
   Txn: unaryMethod("/etcdserverpb.KV/Txn", etcdserverpb.TxnRequest, etcdserverpb.TxnResponse),
@@ -61,6 +61,26 @@ export const MAINTENANCE_SERVICE = {
 };
 
 export const CLUSTER_SERVICE = {
+  MemberAdd: unaryMethod(
+    "/etcdserverpb.Cluster/MemberAdd",
+    etcdserverpb.MemberAddRequest,
+    etcdserverpb.MemberAddResponse,
+  ),
+  MemberRemove: unaryMethod(
+    "/etcdserverpb.Cluster/MemberRemove",
+    etcdserverpb.MemberRemoveRequest,
+    etcdserverpb.MemberRemoveResponse,
+  ),
+  MemberUpdate: unaryMethod(
+    "/etcdserverpb.Cluster/MemberUpdate",
+    etcdserverpb.MemberUpdateRequest,
+    etcdserverpb.MemberUpdateResponse,
+  ),
+  MemberPromote: unaryMethod(
+    "/etcdserverpb.Cluster/MemberPromote",
+    etcdserverpb.MemberPromoteRequest,
+    etcdserverpb.MemberPromoteResponse,
+  ),
   MemberList: unaryMethod(
     "/etcdserverpb.Cluster/MemberList",
     etcdserverpb.MemberListRequest,
@@ -76,13 +96,33 @@ export const NODE_SERVICE = {
   ),
 };
 
+/**
+ * etcd clients send `hasleader: true` on calls that must fail fast when the
+ * member has lost its leader rather than wait for a request timeout.
+ */
+export function requireLeaderIfAsked(metadata: Metadata, hasLeader: () => boolean): void {
+  if (metadata.get("hasleader")[0] === "true" && !hasLeader()) {
+    throw new CairnError("NO_LEADER");
+  }
+}
+
+let leaderKnown: () => boolean = () => true;
+
+/** Set once per process by serve.ts: how unary calls learn whether a leader is known. */
+export function setLeaderProbe(probe: () => boolean): void {
+  leaderKnown = probe;
+}
+
 /** Adapts a promise-returning handler to grpc-js, mapping thrown errors to statuses. */
 export function unary<Req, Res>(
   handler: (request: Req) => Promise<Res> | Res,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => handler(call.request))
+      .then(() => {
+        requireLeaderIfAsked(call.metadata, leaderKnown);
+        return handler(call.request);
+      })
       .then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error)),
