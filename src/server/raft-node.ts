@@ -157,7 +157,7 @@ export class RaftNode {
       rand: { nextInt: (maxExclusive: number) => randomInt(maxExclusive) },
       logger: {
         event: (name: string, fields: Readonly<Record<string, unknown>>) =>
-          options.logger.info({ raft: name, ...fields }, `raft: ${name}`),
+          options.logger.info(fields, `raft ${name}`),
       },
     });
     const peers = new Map<NodeId, string>();
