@@ -167,5 +167,11 @@ describe("etcd3 client against cairn: KV, txn, compaction, maintenance", {
     await expect(via(0).get("hist").revision(1_000_000).string()).rejects.toThrow(
       /future revision/,
     );
+    // Over --max-request-bytes (1.5 MiB) but under the gRPC limit: etcd's own error.
+    const plain = cluster.client(["n3"]);
+    await expect(plain.put("huge", Buffer.alloc(1.6 * 1024 * 1024, 1))).rejects.toMatchObject({
+      details: "etcdserver: request is too large",
+    });
+    plain.close();
   });
 });
