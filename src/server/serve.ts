@@ -24,6 +24,7 @@ import {
   unary,
 } from "./services.js";
 import { StatusHandlers } from "./status-handlers.js";
+import { registerWatchService } from "./watch/watch-service.js";
 
 export const CAIRN_VERSION = "0.1.0";
 
@@ -145,6 +146,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     MemberPromote: fixedMembership("MemberPromote"),
   });
   addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
+  const watch = registerWatchService(grpcServer, { node, headers: status, config });
   const clientPort = await bindGrpc(grpcServer, config.listenClient);
   const metricsAddress = splitHostPort(config.listenMetrics);
   const http: HttpServer = await startHttp(
@@ -174,6 +176,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     clientPort,
     stop: async () => {
       autoCompactor.stop();
+      watch.close();
       maintenance.stop();
       http.close();
       // Long-lived streams (watch, keep-alive) would hold a graceful shutdown open forever.
