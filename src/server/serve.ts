@@ -7,10 +7,13 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { addTypedService } from "../transport/grpc-codec.js";
 import { AutoCompactor } from "./auto-compactor.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
+import { registerElectionService } from "./election/register.js";
 import { CairnError } from "./errors.js";
 import { startHttp } from "./http.js";
 import { clusterId, memberId } from "./ids.js";
 import { KvHandlers } from "./kv-handlers.js";
+import { registerLeaseService } from "./lease/register.js";
+import { registerLockService } from "./lock/lock-service.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Maintenance } from "./maintenance.js";
 import { NodeMetrics } from "./metrics.js";
@@ -147,6 +150,14 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
   });
   addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
   const watch = registerWatchService(grpcServer, { node, headers: status, config });
+  const recipes = { node, headers: status, gate: maintenance };
+  const leases = registerLeaseService(grpcServer, {
+    ...recipes,
+    electionTimeoutMs: config.electionTimeoutMs,
+    logger,
+  });
+  registerLockService(grpcServer, recipes);
+  registerElectionService(grpcServer, recipes);
   const clientPort = await bindGrpc(grpcServer, config.listenClient);
   const metricsAddress = splitHostPort(config.listenMetrics);
   const http: HttpServer = await startHttp(
@@ -177,6 +188,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     stop: async () => {
       autoCompactor.stop();
       watch.close();
+      leases.stop();
       maintenance.stop();
       http.close();
       // Long-lived streams (watch, keep-alive) would hold a graceful shutdown open forever.
