@@ -35,7 +35,8 @@ export function prefixRangeEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.byteLength - 1; i >= 0; i--) {
     const byte = prefix[i] as number;
     if (byte < 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy, never a view: Buffer#slice shares memory, and the prefix must not change.
+      const end = Uint8Array.from(prefix.subarray(0, i + 1));
       end[i] = byte + 1;
       return end;
     }
@@ -78,7 +79,20 @@ export function predecessorQuery(prefix: Uint8Array, createRevision: number): Ra
 
 /** The single-key read of a claim's own key. */
 export function ownKeyQuery(key: Uint8Array): RangeQuery {
-  return { ...prefixQuery(key, "ascend", 0), rangeEnd: EMPTY, limit: 0 };
+  return {
+    key,
+    rangeEnd: EMPTY,
+    limit: 0,
+    revision: 0,
+    sortOrder: "none",
+    sortTarget: "key",
+    keysOnly: false,
+    countOnly: false,
+    minModRevision: 0,
+    maxModRevision: 0,
+    minCreateRevision: 0,
+    maxCreateRevision: 0,
+  };
 }
 
 export type QueueTurn =
