@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { WatchEvent } from "../../../src/state/index.js";
+import { assertNever } from "../../../src/util/assert.js";
 import {
   type CreateOptions,
   cancelRequest,
@@ -126,38 +127,48 @@ class Harness {
 
   run(step: Action): void {
     const node = this.node;
+    const target = "stream" in step ? this.streams[step.stream] : undefined;
     switch (step.kind) {
       case "put":
-        return node.apply(put(step.key, `${step.value}.${this.nextValue++}`));
+        node.apply(put(step.key, `${step.value}.${this.nextValue++}`));
+        break;
       case "delete":
-        return node.apply(del(step.key));
+        node.apply(del(step.key));
+        break;
       case "txn":
-        return node.apply(
+        node.apply(
           txn(
             [],
             step.keys.map((k) => putOp(k, `t${this.nextValue++}`)),
           ),
         );
+        break;
       case "publish":
-        return node.publish(1);
+        node.publish(1);
+        break;
       case "compact":
-        return node.apply(compactTo(Math.max(1, node.hub.revision - step.back)));
+        node.apply(compactTo(Math.max(1, node.hub.revision - step.back)));
+        break;
       case "create":
-        return this.create(step);
+        this.create(step);
+        break;
       case "cancel": {
         const mine = this.created.filter((c) => c.stream === step.stream);
         const victim = mine[step.pick % Math.max(1, mine.length)];
-        if (victim !== undefined)
-          this.streams[step.stream]?.stream.handle(cancelRequest(victim.id));
-        return;
+        if (victim !== undefined) target?.stream.handle(cancelRequest(victim.id));
+        break;
       }
       case "progress":
-        return this.streams[step.stream]?.stream.handle(progressRequest());
+        target?.stream.handle(progressRequest());
+        break;
       case "step":
-        this.streams[step.stream]?.scheduler.step();
-        return;
+        target?.scheduler.step();
+        break;
       case "deliver":
-        return this.streams[step.stream]?.sink.deliver();
+        target?.sink.deliver();
+        break;
+      default:
+        assertNever(step, "action");
     }
   }
 
