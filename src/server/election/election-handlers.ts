@@ -10,11 +10,10 @@ import { throwApplyError } from "../kv-handlers.js";
 import { isLeaseId } from "../lease/ttl.js";
 import {
   claimQueue,
+  holdQueue,
   type QueueDeps,
   releaseClaim,
   sessionLease,
-  waitForTurn,
-  withdrawOnFailure,
 } from "../lock/queue-claim.js";
 import { ownerQuery, queuePrefix } from "../lock/queue-keys.js";
 import { RecipeError } from "../lock/recipe-errors.js";
@@ -61,11 +60,8 @@ export class ElectionHandlers {
       const proclaimed = await this.guardedPut(leader, request.value);
       if (!proclaimed.succeeded) throw new RecipeError("ELECTION_NOT_LEADER");
     }
-    const revision = claim.owner
-      ? claim.revision
-      : await withdrawOnFailure(this.deps, claim, () =>
-          waitForTurn(this.deps, claim, signal, () => new RecipeError("ELECTION_SESSION_EXPIRED")),
-        );
+    const lost = (): Error => new RecipeError("ELECTION_SESSION_EXPIRED");
+    const revision = await holdQueue(this.deps, claim, signal, lost);
     return {
       header: this.deps.headers.header(revision),
       leader: { name: request.name, key: claim.key, rev: claim.createRevision, lease: leaseId },

@@ -14,13 +14,7 @@ import { isLeaseId } from "../lease/ttl.js";
 import type { RaftNode } from "../raft-node.js";
 import { unary } from "../services.js";
 import { DeleteWaiters } from "./delete-waiters.js";
-import {
-  claimQueue,
-  type QueueDeps,
-  sessionLease,
-  waitForTurn,
-  withdrawOnFailure,
-} from "./queue-claim.js";
+import { claimQueue, holdQueue, type QueueDeps, sessionLease } from "./queue-claim.js";
 import { RecipeError, unaryWithSignal } from "./recipe-errors.js";
 
 export const LOCK_SERVICE = {
@@ -40,11 +34,8 @@ export class LockHandlers {
     if (request.lease !== 0 && !isLeaseId(request.lease)) throw new CairnError("LEASE_NOT_FOUND");
     const leaseId = await sessionLease(this.deps, request.lease);
     const claim = await claimQueue(this.deps, request.name, leaseId, EMPTY);
-    const revision = claim.owner
-      ? claim.revision
-      : await withdrawOnFailure(this.deps, claim, () =>
-          waitForTurn(this.deps, claim, signal, () => new RecipeError("SESSION_EXPIRED")),
-        );
+    const lost = (): Error => new RecipeError("SESSION_EXPIRED");
+    const revision = await holdQueue(this.deps, claim, signal, lost);
     return { header: this.deps.headers.header(revision), key: claim.key };
   }
 

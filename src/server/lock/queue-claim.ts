@@ -209,3 +209,22 @@ export async function withdrawOnFailure<T>(
     throw error;
   }
 }
+
+/**
+ * The whole wait of a Lock or Campaign after its claim: immediate when the
+ * claim already holds the queue (unless the call was cancelled meanwhile, in
+ * which case nobody would learn it holds), otherwise waitForTurn; a claim
+ * this call created is withdrawn on any failure.
+ */
+export function holdQueue(
+  deps: QueueDeps,
+  claim: Claim,
+  signal: AbortSignal,
+  lost: () => Error,
+): Promise<number> {
+  return withdrawOnFailure(deps, claim, async () => {
+    if (!claim.owner) return waitForTurn(deps, claim, signal, lost);
+    signal.throwIfAborted();
+    return claim.revision;
+  });
+}

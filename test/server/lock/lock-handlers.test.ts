@@ -139,6 +139,15 @@ describe("Lock", () => {
     expect(deps.deletes.size).toBe(0);
   });
 
+  it("a call cancelled before its claim landed does not keep a lock nobody knows it holds", async () => {
+    const { member, grant, lock } = setup();
+    await grant(1);
+    const controller = new AbortController();
+    controller.abort(new Error("client gone"));
+    await expect(lock(1, controller.signal).call).rejects.toThrow("client gone");
+    expect(member.get(bytes("job/1"))).toBeUndefined();
+  });
+
   it("a cancelled re-lock leaves the key of the call that created it", async () => {
     const { member, grant, lock } = setup();
     await grant(1);
