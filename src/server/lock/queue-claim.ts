@@ -117,7 +117,7 @@ export async function claimQueue(
   };
 }
 
-/** Pure read of the local state: where the claim stands now. */
+/** Reads this member's applied state: where the claim stands now. */
 export function readTurn(deps: QueueDeps, claim: Claim): QueueTurn {
   const machine = deps.node.stateMachine;
   const own = machine.range(ownKeyQuery(claim.key));
