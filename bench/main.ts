@@ -1,32 +1,55 @@
-// `npm run bench -- <workload> [options]`: measures cairn over the etcd v3 API.
-// By default it starts a fresh local cluster in a temp dir and stops it after;
-// --endpoints points it at a running cluster instead. Prints a table and
-// writes JSON to bench/results/.
+// `npm run bench -- <workload> [options]`: measures cairn, real etcd, or both
+// side by side over the etcd v3 API. By default it starts a fresh local
+// cluster in a temp dir and stops it after; --endpoints points it at a running
+// cluster instead. With --target both, each repetition starts a fresh cairn
+// and a fresh etcd of the same size, alternating which goes first, so both
+// see the same machine conditions. Prints a table and writes JSON to
+// bench/results/.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Client } from "@grpc/grpc-js";
-import { ProcessCluster } from "../cluster/process-cluster.js";
 import { MAINTENANCE_STATUS } from "../src/client/methods.js";
 import { callUnary, openChannel } from "../src/client/rpc.js";
+import { comparisonTable, errorNotes, type Summary, singleTable, summarize } from "./report.js";
 import { type RunResult, runWorkload } from "./runner.js";
-import { WORKLOADS } from "./workloads.js";
+import { startTarget, type TargetKind, targetMissingReason } from "./targets.js";
+import { WORKLOADS, type Workload } from "./workloads.js";
 
 const RESULTS_DIR = resolve(import.meta.dirname, "..", "..", "bench", "results");
 
 function fail(message: string): never {
   process.stderr.write(
-    `bench: ${message}\nusage: npm run bench -- <${[...WORKLOADS.keys()].join("|")}> [--concurrency 1,16,64,256] ` +
-      "[--duration-s 10] [--warmup-s 1] [--size 3] [--channels leader|all] [--endpoints host:port,...]\n",
+    `bench: ${message}\nusage: npm run bench -- <${[...WORKLOADS.keys()].join("|")}> [--target cairn|etcd|both] ` +
+      "[--repetitions 1] [--concurrency 1,16,64,256] [--duration-s 10] [--warmup-s 1] [--size 3] " +
+      "[--channels leader|all] [--endpoints host:port,...]\n",
   );
   process.exit(2);
 }
 
-function parse(argv: string[]) {
+type TargetChoice = TargetKind | "both";
+
+interface Options {
+  readonly workload: Workload;
+  readonly target: TargetChoice;
+  readonly repetitions: number;
+  readonly concurrency: readonly number[];
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly size: number;
+  readonly channels: "leader" | "all";
+  readonly endpoints: readonly string[] | null;
+  readonly keySpace: number;
+  readonly valueBytes: number;
+}
+
+function parse(argv: string[]): Options {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
+      target: { type: "string", default: "cairn" },
+      repetitions: { type: "string", default: "1" },
       concurrency: { type: "string", default: "1,16,64,256" },
       "duration-s": { type: "string", default: "10" },
       "warmup-s": { type: "string", default: "1" },
@@ -44,6 +67,11 @@ function parse(argv: string[]) {
     fail("--concurrency: integers 1..4096");
   if (values.channels !== "leader" && values.channels !== "all")
     fail("--channels must be leader or all");
+  const target = values.target;
+  if (target !== "cairn" && target !== "etcd" && target !== "both")
+    fail(`--target must be cairn, etcd or both, got ${target}`);
+  if (target === "both" && values.endpoints !== undefined)
+    fail("--endpoints names one running cluster; use it with --target cairn or --target etcd");
   const number = (flag: string, raw: string, min: number, max: number): number => {
     const n = Number(raw);
     if (!(n >= min && n <= max)) fail(`--${flag} must be in ${min}..${max}, got ${raw}`);
@@ -51,6 +79,8 @@ function parse(argv: string[]) {
   };
   return {
     workload,
+    target,
+    repetitions: number("repetitions", values.repetitions, 1, 20),
     concurrency,
     durationMs: number("duration-s", values["duration-s"], 1, 600) * 1000,
     warmupMs: number("warmup-s", values["warmup-s"], 0, 60) * 1000,
@@ -75,27 +105,11 @@ async function leaderChannel(channels: readonly Client[]): Promise<Client> {
   throw new Error("no leader found within 10 s");
 }
 
-function table(name: string, results: readonly RunResult[]): string {
-  const head =
-    "| workload | clients | ops/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU % | loadgen CPU % |";
-  const rule = "|---|---|---|---|---|---|---|---|---|---|";
-  const rows = results.map(
-    (r) =>
-      `| ${name} | ${r.concurrency} | ${r.opsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ` +
-      `${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.errors} | ${r.serverCpuPercent?.toFixed(0) ?? "-"} | ` +
-      `${r.loadgenCpuPercent.toFixed(0)} |`,
-  );
-  return [head, rule, ...rows].join("\n");
-}
-
-async function main(): Promise<void> {
-  const options = parse(process.argv.slice(2));
-  const cluster =
-    options.endpoints === null ? await ProcessCluster.start({ size: options.size }) : null;
+/** One repetition against one target: start it, prepare, run every concurrency level, stop it. */
+async function measure(options: Options, kind: TargetKind): Promise<RunResult[]> {
+  const target = await startTarget(kind, options.size, options.endpoints);
+  const all = target.endpoints.map(openChannel);
   try {
-    const endpoints = options.endpoints ?? cluster?.members.map((m) => m.client) ?? [];
-    if (cluster !== null) await cluster.waitForLeader(15_000);
-    const all = endpoints.map(openChannel);
     const channels = options.channels === "leader" ? [await leaderChannel(all)] : all;
     const context = {
       keySpace: options.keySpace,
@@ -103,35 +117,89 @@ async function main(): Promise<void> {
       timeoutMs: 10_000,
     };
     await options.workload.prepare?.(channels[0] as Client, context);
-    const serverPids = cluster?.members.map((m) => m.process?.pid ?? 0).filter((p) => p > 0) ?? [];
     const results: RunResult[] = [];
     for (const concurrency of options.concurrency) {
       process.stderr.write(
-        `${options.workload.name}: ${concurrency} clients for ${options.durationMs / 1000} s…\n`,
+        `${kind} ${options.workload.name}: ${concurrency} clients for ${options.durationMs / 1000} s…\n`,
       );
-      const operation = options.workload.operation(context);
-      results.push(await runWorkload({ ...options, concurrency, channels, operation, serverPids }));
+      const spec = { ...options, concurrency, channels, serverPids: target.serverPids };
+      const result =
+        options.workload.measure !== undefined
+          ? await options.workload.measure(spec, context)
+          : await runWorkload({ ...spec, operation: options.workload.operation(context) });
+      results.push(result);
     }
-    for (const channel of all) channel.close();
-    const report = table(options.workload.name, results);
-    process.stdout.write(
-      `\ncairn, ${options.size} members, channels=${options.channels}, ${options.valueBytes}-byte values\n${report}\n`,
-    );
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const json = {
-      workload: options.workload.name,
-      at: new Date().toISOString(),
-      size: options.size,
-      channels: options.channels,
-      results,
-    };
-    writeFileSync(
-      join(RESULTS_DIR, `${options.workload.name}-latest.json`),
-      `${JSON.stringify(json, null, 2)}\n`,
-    );
+    return results;
   } finally {
-    await cluster?.stop();
+    for (const channel of all) channel.close();
+    await target.stop();
   }
+}
+
+function writeJson(name: string, json: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, name);
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  return file;
+}
+
+function describeSetup(options: Options, label: string): string {
+  const repetitions =
+    options.repetitions > 1 ? `, median of ${options.repetitions} repetitions` : "";
+  return `${label}, ${options.size} members, channels=${options.channels}, ${options.valueBytes}-byte values${repetitions}`;
+}
+
+async function main(): Promise<void> {
+  const options = parse(process.argv.slice(2));
+  const kinds: TargetKind[] = options.target === "both" ? ["cairn", "etcd"] : [options.target];
+  for (const kind of kinds) {
+    const missing = options.endpoints === null ? targetMissingReason(kind) : null;
+    if (missing !== null) fail(`--target ${options.target} needs real etcd: ${missing}`);
+  }
+  const runs: Record<TargetKind, RunResult[][]> = { cairn: [], etcd: [] };
+  for (let repetition = 0; repetition < options.repetitions; repetition++) {
+    // Alternate which target goes first so drift in machine load hits both alike.
+    const order = repetition % 2 === 0 ? kinds : [...kinds].reverse();
+    for (const kind of order) runs[kind].push(await measure(options, kind));
+  }
+  const summaries: Record<TargetKind, Summary[]> = {
+    cairn: summarize(runs.cairn),
+    etcd: summarize(runs.etcd),
+  };
+  const name = options.workload.name;
+  const base = {
+    workload: name,
+    at: new Date().toISOString(),
+    size: options.size,
+    channels: options.channels,
+  };
+  let file: string;
+  if (options.target === "both") {
+    process.stdout.write(
+      `\n${describeSetup(options, "cairn vs etcd 3.4")}\n${comparisonTable(name, summaries.cairn, summaries.etcd)}\n`,
+    );
+    file = writeJson(`${name}-both-latest.json`, {
+      ...base,
+      repetitions: options.repetitions,
+      runs,
+      summaries,
+    });
+  } else {
+    const kind = options.target;
+    process.stdout.write(
+      `\n${describeSetup(options, kind)}\n${singleTable(name, summaries[kind])}\n`,
+    );
+    const json = {
+      ...base,
+      target: kind,
+      repetitions: options.repetitions,
+      results: runs[kind].flat(),
+    };
+    file = writeJson(kind === "cairn" ? `${name}-latest.json` : `${name}-etcd-latest.json`, json);
+  }
+  const notes = kinds.flatMap((kind) => errorNotes(kind, summaries[kind]));
+  if (notes.length > 0) process.stdout.write(`\n${notes.join("\n")}\n`);
+  process.stderr.write(`results: ${file}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -53,6 +53,38 @@ async function cpuTicks(pids: readonly number[]): Promise<number | null> {
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
+export interface CpuUse {
+  readonly serverCpuPercent: number | null;
+  readonly loadgenCpuPercent: number;
+}
+
+/** Samples server and load-generator CPU from the end of the warm-up; `finish` reports the window's use. */
+export function sampleCpu(
+  pids: readonly number[],
+  warmupMs: number,
+): { finish(seconds: number): Promise<CpuUse> } {
+  let cpuStart: number | null = null;
+  let loadgenStart = process.cpuUsage();
+  const sampler = setTimeout(async () => {
+    cpuStart = await cpuTicks(pids);
+    loadgenStart = process.cpuUsage();
+  }, warmupMs);
+  return {
+    async finish(seconds) {
+      clearTimeout(sampler);
+      const cpuEnd = await cpuTicks(pids);
+      const loadgen = process.cpuUsage(loadgenStart);
+      return {
+        serverCpuPercent:
+          cpuStart !== null && cpuEnd !== null
+            ? ((cpuEnd - cpuStart) / CLOCK_TICKS_PER_SECOND / seconds) * 100
+            : null,
+        loadgenCpuPercent: ((loadgen.user + loadgen.system) / 1e6 / seconds) * 100,
+      };
+    },
+  };
+}
+
 export async function runWorkload(spec: RunSpec): Promise<RunResult> {
   const recorder = new LatencyRecorder();
   const startedMs = performance.now();
@@ -61,19 +93,14 @@ export async function runWorkload(spec: RunSpec): Promise<RunResult> {
   let operations = 0;
   let errors = 0;
   let firstError: string | null = null;
-  let cpuStart: number | null = null;
-  let loadgenStart = process.cpuUsage();
-  const sampler = setTimeout(async () => {
-    cpuStart = await cpuTicks(spec.serverPids);
-    loadgenStart = process.cpuUsage();
-  }, spec.warmupMs);
+  const cpu = sampleCpu(spec.serverPids, spec.warmupMs);
   const worker = async (index: number): Promise<void> => {
     const channel = spec.channels[index % spec.channels.length] as Client;
     const random = randomSource(index * 7919 + 17);
     while (performance.now() < endMs) {
       const begin = performance.now();
       try {
-        await spec.operation(channel, random);
+        await spec.operation(channel, random, index);
         if (begin >= measureFromMs) {
           recorder.recordMs(performance.now() - begin);
           operations++;
@@ -85,21 +112,16 @@ export async function runWorkload(spec: RunSpec): Promise<RunResult> {
     }
   };
   await Promise.all(Array.from({ length: spec.concurrency }, (_, i) => worker(i)));
-  clearTimeout(sampler);
-  const cpuEnd = await cpuTicks(spec.serverPids);
-  const loadgen = process.cpuUsage(loadgenStart);
   const seconds = spec.durationMs / 1000;
+  const cpuUse = await cpu.finish(seconds);
+  await spec.operation.close?.();
   return {
     concurrency: spec.concurrency,
     opsPerSecond: operations / seconds,
     operations,
     errors,
     firstError,
-    serverCpuPercent:
-      cpuStart !== null && cpuEnd !== null
-        ? ((cpuEnd - cpuStart) / CLOCK_TICKS_PER_SECOND / seconds) * 100
-        : null,
-    loadgenCpuPercent: ((loadgen.user + loadgen.system) / 1e6 / seconds) * 100,
+    ...cpuUse,
     ...recorder.summary(),
   };
 }
