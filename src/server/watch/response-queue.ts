@@ -22,6 +22,7 @@ export class ResponseQueue {
   private items: QueuedResponse[] = [];
   private head = 0;
   private controlCount = 0;
+  private bytesCount = 0;
 
   get length(): number {
     return this.items.length - this.head;
@@ -31,9 +32,15 @@ export class ResponseQueue {
     return this.controlCount;
   }
 
+  /** Estimated event bytes of every queued response (the stream-wide memory bound). */
+  get bytesQueued(): number {
+    return this.bytesCount;
+  }
+
   push(item: QueuedResponse): void {
     this.items.push(item);
     if (item.control) this.controlCount++;
+    this.bytesCount += item.bytes;
     const watcher = item.watcher;
     if (watcher !== null) {
       watcher.queuedEvents += item.events;
@@ -71,10 +78,12 @@ export class ResponseQueue {
     this.items = [];
     this.head = 0;
     this.controlCount = 0;
+    this.bytesCount = 0;
   }
 
   private release(item: QueuedResponse): void {
     if (item.control) this.controlCount--;
+    this.bytesCount -= item.bytes;
     const watcher = item.watcher;
     if (watcher === null) return;
     watcher.queuedEvents -= item.events;

@@ -44,6 +44,8 @@ export interface WatchStreamLimits {
   readonly bufferEventsMax: number;
   /** Per watcher: queued event bytes (estimated) before it is unsynced. */
   readonly bufferBytesMax: number;
+  /** Per stream: queued event bytes (all watchers) past which live batches are refused. */
+  readonly streamBytesMax: number;
   /** Per stream: queued control responses before reading requests pauses. */
   readonly controlQueuedMax: number;
   /** Per stream: watchers; a create beyond it is refused. */
@@ -59,6 +61,7 @@ export interface WatchStreamLimits {
 export const WATCH_STREAM_DEFAULTS: WatchStreamLimits = {
   bufferEventsMax: 1024,
   bufferBytesMax: 8 * 1024 * 1024,
+  streamBytesMax: 64 * 1024 * 1024,
   controlQueuedMax: 256,
   watchersMax: 100_000,
   catchUpReadsPerTurnMax: 16,
@@ -113,6 +116,10 @@ export class WatchStream implements WatcherOwner {
     return this.queue.length;
   }
 
+  get queuedBytes(): number {
+    return this.queue.bytesQueued;
+  }
+
   handle(request: etcdserverpb.WatchRequest.$Properties): void {
     if (this.closed) return;
     const command = parseWatchRequest(request);
@@ -160,6 +167,8 @@ export class WatchStream implements WatcherOwner {
     const selected = watcher.select(events);
     if (selected.length === 0) return true;
     const bytes = selected.reduce((sum, event) => sum + eventBytes(event), 0);
+    // A full stream refuses everyone: its watchers catch up once it has drained.
+    if (this.queue.bytesQueued + bytes > this.limits.streamBytesMax) return false;
     const full =
       watcher.queuedEvents + selected.length > this.limits.bufferEventsMax ||
       watcher.queuedBytes + bytes > this.limits.bufferBytesMax;
@@ -304,7 +313,9 @@ export class WatchStream implements WatcherOwner {
 
   private hasRoom(watcher: Watcher): boolean {
     return (
-      watcher.queuedEvents <= this.budget.eventsMax && watcher.queuedBytes <= this.budget.bytesMax
+      watcher.queuedEvents <= this.budget.eventsMax &&
+      watcher.queuedBytes <= this.budget.bytesMax &&
+      this.queue.bytesQueued <= this.limits.streamBytesMax / 2
     );
   }
 

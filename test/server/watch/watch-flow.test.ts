@@ -67,6 +67,35 @@ describe("a slow client", () => {
     expect(stream.watcherCount).toBe(0);
   });
 
+  it("holds at most the stream-wide byte bound for all its watchers together", () => {
+    const node = new FakeNode();
+    const sink = new FakeSink(1);
+    const limits = { bufferEventsMax: 64, streamBytesMax: 2000 };
+    const { stream, scheduler } = openStream(node, { sink, limits });
+    for (let i = 0; i < 20; i++) stream.handle(createRequest("a"));
+    scheduler.runAll();
+    let peakBytes = 0;
+    for (let i = 1; i <= 50; i++) {
+      node.commit(put("a", String(i)));
+      scheduler.runAll();
+      peakBytes = Math.max(peakBytes, stream.queuedBytes);
+    }
+    expect(peakBytes).toBeLessThanOrEqual(limits.streamBytesMax);
+    expect(stream.unsyncedCount).toBeGreaterThan(10);
+    for (let round = 0; round < 500 && stream.unsyncedCount + stream.queuedResponses > 0; round++) {
+      sink.deliver();
+      scheduler.runAll();
+      peakBytes = Math.max(peakBytes, stream.queuedBytes);
+    }
+    sink.deliver();
+    // Catch-up reads start below half the bound and add at most half a watcher buffer each.
+    expect(peakBytes).toBeLessThanOrEqual(limits.streamBytesMax * 2);
+    for (let id = 0; id < 20; id++) {
+      const values = seenEvents(sink.received, id).map((e) => Number(e.value));
+      expect(values, `watcher ${id}`).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    }
+  });
+
   it("pauses reading requests while control responses pile up, and resumes after a drain", () => {
     const node = new FakeNode();
     const sink = new FakeSink(1);

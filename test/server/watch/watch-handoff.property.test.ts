@@ -118,7 +118,8 @@ class Harness {
   readonly streams = Array.from({ length: STREAMS }, (_, i) =>
     openStream(this.node, {
       sink: new FakeSink(1 + i),
-      limits: { bufferEventsMax: 3 + i, catchUpReadsPerTurnMax: 1 },
+      // Stream 1 also hits its stream-wide byte bound (events are ~50 bytes).
+      limits: { bufferEventsMax: 3 + i, catchUpReadsPerTurnMax: 1, streamBytesMax: 400 + i * 1e9 },
     }),
   );
   readonly created: Created[] = [];
