@@ -12,7 +12,6 @@ import { requireKey } from "../kv-codec.js";
 import { type HeaderSource, throwApplyError, type WriteGate } from "../kv-handlers.js";
 import { isLeaseId } from "../lease/ttl.js";
 import type { RaftNode } from "../raft-node.js";
-import { unary } from "../services.js";
 import { DeleteWaiters } from "./delete-waiters.js";
 import { claimQueue, holdQueue, type QueueDeps, sessionLease } from "./queue-claim.js";
 import { RecipeError, unaryWithSignal } from "./recipe-errors.js";
@@ -65,6 +64,6 @@ export function registerLockService(server: Server, deps: LockServiceDeps): void
   const handlers = new LockHandlers({ ...deps, deletes });
   addTypedService(server, LOCK_SERVICE, {
     Lock: unaryWithSignal((r, signal) => handlers.lock(r, signal)),
-    Unlock: unary((r) => handlers.unlock(r)),
+    Unlock: unaryWithSignal((r) => handlers.unlock(r)),
   });
 }

@@ -1,7 +1,8 @@
 // Errors of etcd's server-side Lock and Election services, and the call
 // adapter they share. etcd returns these recipe errors as plain Go errors, so
-// gRPC carries them with status UNKNOWN and the bare message; everything else
-// goes through the server's error registry (errors.ts).
+// gRPC carries them with status UNKNOWN and the bare message; the server's
+// registry errors (errors.ts) keep their message and, like etcd's, arrive as
+// UNKNOWN too unless they ask the client to retry.
 import {
   status as GrpcStatus,
   type handleUnaryCall,
@@ -35,11 +36,27 @@ export class RecipeError extends Error {
   }
 }
 
-function toRecipeServiceError(error: unknown): Partial<ServiceError> {
+/** Statuses kept as they are: the client should retry, back off, or the call is over. */
+const KEPT_STATUSES: ReadonlySet<GrpcStatus> = new Set([
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+  GrpcStatus.CANCELLED,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.INTERNAL,
+]);
+
+/**
+ * etcd serves Lock and Election through an embedded client, whose errors
+ * reach gRPC as plain errors: "etcdserver: requested lease not found" arrives
+ * as UNKNOWN there, not NOT_FOUND. The same here, for every request error.
+ */
+export function toRecipeServiceError(error: unknown): Partial<ServiceError> {
   if (error instanceof RecipeError) {
     return { code: error.grpcStatus, details: error.message, metadata: new Metadata() };
   }
-  return toServiceError(error);
+  const converted = toServiceError(error);
+  const code = converted.code ?? GrpcStatus.UNKNOWN;
+  return KEPT_STATUSES.has(code) ? converted : { ...converted, code: GrpcStatus.UNKNOWN };
 }
 
 /** setTimeout's largest delay; a later deadline is left to grpc-js alone. */
