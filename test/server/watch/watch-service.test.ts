@@ -237,6 +237,18 @@ describe("Watch over a raw gRPC stream", () => {
     await until(() => service.hub.syncedCount === 1, "the watcher to be live again");
   });
 
+  it("drops a stream's watchers when the client goes away", async () => {
+    const { service, address } = await start();
+    const { call, received } = rawStream(address);
+    call.write(createRequest("a"));
+    call.write(createRequest("b", { rangeEnd: "\0" }));
+    await until(() => received.length === 2, "both created");
+    expect(service.hub.syncedCount).toBe(2);
+    call.cancel();
+    await until(() => service.streamCount === 0, "the stream to close");
+    expect(service.hub.syncedCount).toBe(0);
+  });
+
   it("closing the service ends open streams with 'server stopped'", async () => {
     const { service, address } = await start();
     const { call, received, ended } = rawStream(address);
