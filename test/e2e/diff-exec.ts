@@ -116,8 +116,17 @@ export class DiffServer {
 
   constructor(
     readonly label: string,
-    private readonly channel: Client,
+    /** One channel per member; operations rotate over them. */
+    private readonly channels: readonly Client[],
   ) {}
+
+  private turn = 0;
+
+  private nextChannel(): Client {
+    const channel = this.channels[this.turn++ % this.channels.length];
+    if (channel === undefined) throw new Error(`${this.label}: no channels`);
+    return channel;
+  }
 
   private leaseId(ref: number): bigint {
     if (ref < 0) return UNKNOWN_LEASE;
@@ -164,7 +173,7 @@ export class DiffServer {
 
   async execute(op: Op): Promise<Outcome> {
     const [path, request, codec] = this.encode(op);
-    const reply = await rawCall(this.channel, path, request);
+    const reply = await rawCall(this.nextChannel(), path, request);
     if (!("bytes" in reply)) {
       return {
         normalized: { error: reply.code, details: reply.details },
