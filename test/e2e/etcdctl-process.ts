@@ -18,6 +18,8 @@ export interface CtlOptions {
 }
 
 const COMMAND_TIMEOUT_MS = 15_000;
+/** etcdctl's own defaults (2 s dial, 5 s per command) are tight on a 2-core CI box running other suites. */
+const CTL_TIMEOUT_FLAGS = ["--dial-timeout=5s", "--command-timeout=10s"];
 const STOP_GRACE_MS = 3_000;
 
 /** The environment etcdctl runs in: API v3 and no ETCDCTL_* settings leaking in from the caller. */
@@ -118,7 +120,7 @@ export class Etcdctl {
 
   /** Starts `etcdctl --endpoints endpoint …args`; the process is killed once `timeoutMs` passes. */
   spawn(endpoint: string, args: readonly string[], options: CtlOptions = {}): CtlProcess {
-    const fullArgs = ["--endpoints", endpoint, ...args];
+    const fullArgs = ["--endpoints", endpoint, ...CTL_TIMEOUT_FLAGS, ...args];
     const child = spawn(this.binary, fullArgs, {
       stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       env: ctlEnvironment(),
