@@ -13,7 +13,12 @@ import { MAINTENANCE_STATUS } from "../src/client/methods.js";
 import { callUnary, openChannel } from "../src/client/rpc.js";
 import { comparisonTable, errorNotes, type Summary, singleTable, summarize } from "./report.js";
 import { type RunResult, runWorkload } from "./runner.js";
-import { startTarget, type TargetKind, targetMissingReason } from "./targets.js";
+import {
+  type RunningTarget,
+  startTarget,
+  type TargetKind,
+  targetMissingReason,
+} from "./targets.js";
 import { WORKLOADS, type Workload } from "./workloads.js";
 
 const RESULTS_DIR = resolve(import.meta.dirname, "..", "..", "bench", "results");
@@ -105,9 +110,24 @@ async function leaderChannel(channels: readonly Client[]): Promise<Client> {
   throw new Error("no leader found within 10 s");
 }
 
+/** The target being measured, so Ctrl-C (or SIGTERM) stops its processes before exiting. */
+let running: RunningTarget | null = null;
+
+function stopOnSignals(): void {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`bench: ${signal}, stopping the cluster under test…\n`);
+      const target = running;
+      running = null;
+      void (target?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    });
+  }
+}
+
 /** One repetition against one target: start it, prepare, run every concurrency level, stop it. */
 async function measure(options: Options, kind: TargetKind): Promise<RunResult[]> {
   const target = await startTarget(kind, options.size, options.endpoints);
+  running = target;
   const all = target.endpoints.map(openChannel);
   try {
     const channels = options.channels === "leader" ? [await leaderChannel(all)] : all;
@@ -132,6 +152,7 @@ async function measure(options: Options, kind: TargetKind): Promise<RunResult[]>
     return results;
   } finally {
     for (const channel of all) channel.close();
+    running = null;
     await target.stop();
   }
 }
@@ -151,6 +172,7 @@ function describeSetup(options: Options, label: string): string {
 
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
+  stopOnSignals();
   const kinds: TargetKind[] = options.target === "both" ? ["cairn", "etcd"] : [options.target];
   for (const kind of kinds) {
     const missing = options.endpoints === null ? targetMissingReason(kind) : null;
