@@ -10,7 +10,7 @@ import type { RangeQuery } from "./range.js";
 
 export const COMMAND_VERSION = 1;
 
-interface CommandBase {
+export interface CommandBase {
   readonly v: typeof COMMAND_VERSION;
   /** Request id chosen by the proposing node; unique across restarts. */
   readonly id: number;
