@@ -3,6 +3,7 @@
 // store revision after apply), and the deterministic errors apply can decide.
 import type { Alarm } from "./alarm-table.js";
 import type { KeyValue, WatchEvent } from "./mvcc/key-value.js";
+import type { PlatformEvent, PlatformResult } from "./platform/results.js";
 import type { RangeAnswer } from "./range.js";
 import type { TableWrite } from "./table-write.js";
 
@@ -89,7 +90,9 @@ export type ApplyResult =
   | { readonly kind: "lease-grant"; readonly ok: LeaseGrantResult }
   | { readonly kind: "lease-revoke"; readonly ok: LeaseRevokeResult }
   | { readonly kind: "lease-renew"; readonly ok: LeaseRenewResult }
-  | ApplyError;
+  | ApplyError
+  // One kind per platform command, and "platform-error" with a code and message: platform/results.ts.
+  | PlatformResult;
 
 export interface Applied {
   readonly result: ApplyResult;
@@ -97,4 +100,11 @@ export interface Applied {
   readonly writes: readonly TableWrite[];
   /** Every key change of this command in (revision, sub-revision) order, for the watch hub. */
   readonly events: readonly WatchEvent[];
+  /**
+   * Changes of the platform tables (users, resources, locks, membership, op-log
+   * records), in order, all at the command's revision. Absent when the command
+   * touched no platform table (every etcd command but a lease revoke that
+   * released platform locks or members).
+   */
+  readonly platform?: readonly PlatformEvent[];
 }

@@ -6,6 +6,7 @@
 import { Packr } from "msgpackr";
 import { assert } from "../util/assert.js";
 import type { AlarmKind } from "./alarm-table.js";
+import { PLATFORM_COMMAND_KINDS, type PlatformCommand } from "./platform/commands.js";
 import type { RangeQuery } from "./range.js";
 
 export const COMMAND_VERSION = 1;
@@ -126,7 +127,9 @@ export type Command =
   | CompactCommand
   | LeaseGrantCommand
   | LeaseRevokeCommand
-  | LeaseRenewCommand;
+  | LeaseRenewCommand
+  // Users, sessions, resources, locks, membership, op-log retention: see platform/commands.ts.
+  | PlatformCommand;
 
 const COMMAND_KINDS: ReadonlySet<string> = new Set<Command["kind"]>([
   "alarm",
@@ -137,6 +140,7 @@ const COMMAND_KINDS: ReadonlySet<string> = new Set<Command["kind"]>([
   "lease-grant",
   "lease-revoke",
   "lease-renew",
+  ...(PLATFORM_COMMAND_KINDS as ReadonlySet<Command["kind"]>),
 ]);
 
 // No shared record structures: each WAL record must decode on its own, even
@@ -155,5 +159,11 @@ export function decodeCommand(bytes: Uint8Array): Command {
   assert(typeof command.id === "number", "command id must be a number");
   assert(typeof command.at === "number", "command time must be a number");
   assert(COMMAND_KINDS.has(command.kind), `unknown command kind ${String(command.kind)}`);
+  if (PLATFORM_COMMAND_KINDS.has(command.kind)) {
+    assert(
+      typeof (command as PlatformCommand).actor === "string",
+      "platform command actor must be a string",
+    );
+  }
   return command;
 }

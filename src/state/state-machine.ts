@@ -1,5 +1,5 @@
-// The replicated state machine: applies decoded commands to the MVCC keyspace
-// and the lease table, and answers reads. apply() is a pure function of
+// The replicated state machine: applies decoded commands to the MVCC keyspace,
+// the lease table and the platform tables (platform/), and answers reads. apply() is a pure function of
 // (state, command): it returns the result for the waiting request, the writes
 // the shell must persist with the applied index, and the watch events.
 import { assert, assertNever } from "../util/assert.js";
@@ -30,6 +30,8 @@ import {
 import type { WatchEvent } from "./mvcc/key-value.js";
 import { KV_META_TABLE, KV_TABLE, type LatestChange, MvccStore } from "./mvcc/mvcc-store.js";
 import { WriteTxn } from "./mvcc/write-txn.js";
+import type { PlatformCommand } from "./platform/commands.js";
+import { PLATFORM_TABLES, Platform } from "./platform/platform.js";
 import { type RangeQuery, type RangeResult, rangeQuery } from "./range.js";
 import { runTxn } from "./txn.js";
 import { MAX_TXN_OPS, validateTxn } from "./txn-validate.js";
@@ -63,10 +65,18 @@ export class StateMachine {
   readonly kv = new MvccStore();
   readonly leases = new LeaseTable();
   readonly alarms = new AlarmTable();
+  /** Users, sessions, resources, op log, platform locks, membership: one revision with the KV. */
+  readonly platform = new Platform(this.kv, this.leases);
   private readonly maxTxnOps: number;
 
   /** Every table apply writes; the shell loads each one through loadRow at boot. */
-  static readonly tables: readonly string[] = [KV_TABLE, KV_META_TABLE, LEASE_TABLE, ALARM_TABLE];
+  static readonly tables: readonly string[] = [
+    KV_TABLE,
+    KV_META_TABLE,
+    LEASE_TABLE,
+    ALARM_TABLE,
+    ...PLATFORM_TABLES,
+  ];
 
   constructor(options: StateMachineOptions = { maxTxnOps: MAX_TXN_OPS }) {
     assert(Number.isSafeInteger(options.maxTxnOps) && options.maxTxnOps >= 1, "bad maxTxnOps");
@@ -91,6 +101,21 @@ export class StateMachine {
         return this.applyLeaseRevoke(command);
       case "lease-renew":
         return this.applyLeaseRenew(command);
+      case "user-register":
+      case "user-update":
+      case "user-delete":
+      case "user-login":
+      case "user-logout":
+      case "resource-create":
+      case "resource-update":
+      case "resource-lifecycle":
+      case "resource-install":
+      case "lock-acquire":
+      case "lock-release":
+      case "member-join":
+      case "member-leave":
+      case "oplog-retention":
+        return this.applyPlatform(command);
       default:
         return assertNever(command, "command kind");
     }
@@ -104,6 +129,9 @@ export class StateMachine {
     }
     if (table === LEASE_TABLE) {
       this.leases.loadRow(key, value);
+      return;
+    }
+    if (this.platform.loadRow(table, key, value)) {
       return;
     }
     const change = this.kv.loadRow(table, key, value);
@@ -219,9 +247,23 @@ export class StateMachine {
     }
     const committed = txn.commit();
     this.trackLeases(committed.events);
-    const writes = [...committed.writes, this.leases.revoke(command.leaseId)];
-    const ok = { revision: committed.revision, deleted: keys.length };
-    return { result: { kind: "lease-revoke", ok }, writes, events: committed.events };
+    // Platform locks and members bound to the lease go in the same apply (and revision, if any keys went).
+    const platform = this.platform.onLeaseRevoked(command.leaseId, command.at, txn.changed);
+    const writes = [
+      ...committed.writes,
+      ...(platform?.writes ?? []),
+      this.leases.revoke(command.leaseId),
+    ];
+    const ok = { revision: platform?.revision ?? committed.revision, deleted: keys.length };
+    const result = { kind: "lease-revoke", ok } as const;
+    if (platform === null) return { result, writes, events: committed.events };
+    return { result, writes, events: committed.events, platform: platform.events };
+  }
+
+  /** Users, sessions, resources, locks, membership and op-log retention (platform/platform.ts). */
+  private applyPlatform(command: PlatformCommand): Applied {
+    const applied = this.platform.apply(command);
+    return { result: applied.result, writes: applied.writes, events: [], platform: applied.events };
   }
 
   /** A keep-alive on an unknown lease, or one already expired by the proposer's clock, fails as in etcd. */

@@ -132,7 +132,7 @@ export function renew(leaseId: number, at: number): LeaseRenewCommand {
 }
 
 /** The success payload of a result of the expected kind (fails the test otherwise). */
-type Success = Exclude<ApplyResult, { kind: "error" }>;
+type Success = Exclude<ApplyResult, { kind: "error" } | { kind: "platform-error" }>;
 type OkByKind = { [R in Success as R["kind"]]: R["ok"] };
 
 export function okOf<K extends keyof OkByKind>(applied: Applied | undefined, kind: K): OkByKind[K] {

@@ -256,8 +256,9 @@ function expected(model: Model, command: Command, applied: Applied): unknown {
         ok: { revision: model.revision, id: command.leaseId, ttlSeconds: lease.ttl },
       };
     }
-    case "alarm":
-      throw new Error("the model generates no alarm commands (see alarm-table.test.ts)");
+    default:
+      // Alarms: alarm-table.test.ts; platform commands: platform/*.test.ts.
+      throw new Error(`the model generates no ${command.kind} commands`);
   }
 }
 
