@@ -26,9 +26,9 @@ import { PLATFORM_META_TABLE, readText } from "./codec.js";
 import type { OpLogRetentionCommand, PlatformCommand } from "./commands.js";
 import { type Decision, done, draftOf, type PlatformTables, requireActor } from "./context.js";
 import { invalidArgument, isPlatformError, type PlatformError } from "./errors.js";
-import { MEMBER_TABLE, MembershipTable } from "./membership.js";
+import { type GroupMember, MEMBER_TABLE, MembershipTable } from "./membership.js";
 import { OPLOG_META, OPLOG_TABLE, OpLog, type OpLogRecord, RETENTION_LIMITS } from "./oplog.js";
-import { LOCK_TABLE, LockTable } from "./platform-locks.js";
+import { LOCK_TABLE, LockTable, type PlatformLock } from "./platform-locks.js";
 import { type CommittedPlatformTxn, PlatformTxn } from "./platform-txn.js";
 import {
   type LocateAnswer,
@@ -48,6 +48,7 @@ import {
   type ResourceStats,
   resourceStats,
 } from "./resource-list.js";
+import type { Resource } from "./resource-types.js";
 import {
   RESOURCE_HISTORY_META,
   RESOURCE_HISTORY_TABLE,
@@ -157,6 +158,26 @@ export class Platform implements PlatformTables {
     return session === null || user === undefined
       ? null
       : { user: userView(user), expiresAtMs: session.expiresAtMs };
+  }
+
+  /** Users.Get/Me: never the password material. */
+  getUser(username: string): UserView | undefined {
+    const user = this.users.get(username);
+    return user === undefined ? undefined : userView(user);
+  }
+
+  getResource(id: string): Resource | undefined {
+    return this.resources.get(id);
+  }
+
+  /** Locks.Get: holder (with its token) and waiters in line order; undefined when free. */
+  getLock(name: string): PlatformLock | undefined {
+    return this.locks.get(name);
+  }
+
+  /** Membership.List: the committed members by id (also the input clients hash with). */
+  listMembers(group: string): GroupMember[] {
+    return this.membership.members(group);
   }
 
   /** Resources.List at the current revision, or at the revision a page token carries. */

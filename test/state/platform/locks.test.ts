@@ -27,6 +27,11 @@ describe("acquire and release", () => {
     expect(
       [2, 3, 4].map((lease) => ok(apply(acquire("ops", "deploy", lease)), "lock-acquire").position),
     ).toEqual([1, 2, 3]);
+    // Locks.Get: the holder with its token and the waiters in line order.
+    expect(sm.platform.getLock("deploy")).toMatchObject({
+      holder: { leaseId: 1, owner: "ops", token: first.token },
+      waiters: [{ leaseId: 2 }, { leaseId: 3 }, { leaseId: 4 }],
+    });
     const tokens = [first.token];
     for (const lease of [1, 2, 3]) {
       const handed = ok(apply(release("ops", "deploy", lease)), "lock-release");

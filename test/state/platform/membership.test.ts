@@ -52,7 +52,7 @@ describe("join and leave", () => {
     apply(join("ops", "web", "n2", 2));
     apply(join("ops", "db", "n1", 1));
     const revoked = apply(leaseRevoke(1));
-    expect(sm.platform.membership.members("web").map((m) => m.memberId)).toEqual(["n2"]);
+    expect(sm.platform.listMembers("web").map((m) => m.memberId)).toEqual(["n2"]);
     expect(sm.platform.membership.members("db")).toEqual([]);
     const changes = (revoked.platform ?? []).filter((e) => e.table === "membership");
     expect(

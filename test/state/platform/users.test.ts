@@ -37,6 +37,8 @@ describe("register", () => {
     expect(second.revision).toBe(3);
     expect(sm.kv.revision).toBe(3);
     expect(second.user).not.toHaveProperty("passwordHash");
+    expect(sm.platform.getUser("root")).not.toHaveProperty("passwordSalt");
+    expect(sm.platform.getUser("root")?.roles).toEqual(["admin"]);
   });
 
   it("grants other roles only when an admin registers the user", () => {
