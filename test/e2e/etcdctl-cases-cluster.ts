@@ -4,7 +4,7 @@
 // recipes over KV, Lease and Watch, so they pass only when all three work.
 import { expect } from "vitest";
 import type { CtlCase } from "./etcdctl-cases-kv.js";
-import { type CtlSession, sleep } from "./etcdctl-session.js";
+import { type CtlSession, eventually, sleep } from "./etcdctl-session.js";
 
 const HEX = "[0-9a-f]+";
 
@@ -229,6 +229,43 @@ const defrag: CtlCase = {
   },
 };
 
+const hashKv: CtlCase = {
+  name: "endpoint hashkv: every member hashes the same keyspace to the same value",
+  async run(s) {
+    await s.ok(["put", "~hash/k", "v"]);
+    await eventually(async () => {
+      const hashes = new Set<string>();
+      for (const endpoint of s.endpoints) {
+        const out = await s.ctl.ok(endpoint, ["endpoint", "hashkv"]);
+        const m = out.match(/^(\S+), (\d+)\n$/);
+        expect(m, out).not.toBeNull();
+        expect(m?.[1]).toBe(endpoint);
+        hashes.add(m?.[2] ?? "");
+      }
+      expect(hashes.size).toBe(1);
+    });
+  },
+};
+
+/**
+ * etcd prints and documents endpoints as URLs, and clientv3 dials them for
+ * per-member calls (Status, Defragment, HashKV) with the URL itself as the
+ * HTTP/2 :authority, which the server must accept.
+ */
+const urlEndpoints: CtlCase = {
+  name: "endpoint status, endpoint hashkv and defrag with --endpoints given as http:// URLs",
+  async run(s) {
+    for (const endpoint of s.endpoints) {
+      const url = `http://${endpoint}`;
+      const status = await s.ctl.ok(url, ["endpoint", "status"]);
+      expect(status.trimEnd()).toMatch(STATUS_LINE);
+      expect(status.startsWith(`${url}, `)).toBe(true);
+      expect(await s.ctl.ok(url, ["endpoint", "hashkv"])).toMatch(new RegExp(`^${url}, \\d+\\n$`));
+      expect(await s.ctl.ok(url, ["defrag"])).toBe(`Finished defragmenting etcd member[${url}]\n`);
+    }
+  },
+};
+
 const alarmList: CtlCase = {
   name: "alarm list prints nothing on a healthy cluster",
   async run(s) {
@@ -249,5 +286,7 @@ export const CLUSTER_CASES: readonly CtlCase[] = [
   endpointStatusCluster,
   endpointHealth,
   defrag,
+  hashKv,
+  urlEndpoints,
   alarmList,
 ];
