@@ -28,6 +28,11 @@ function withinOpBudget(request: TxnRequest, budget: number): boolean {
   return true;
 }
 
+/** etcd's checkIntervals interval: no special meaning for a "\0" range_end. */
+function literalRange(key: Uint8Array, rangeEnd: Uint8Array): KeyRange {
+  return { start: keyString(key), end: rangeEnd.byteLength === 0 ? null : keyString(rangeEnd) };
+}
+
 interface WriteSets {
   readonly puts: Set<string>;
   readonly deletes: KeyRange[];
@@ -41,14 +46,15 @@ function overlapsDelete(deletes: readonly KeyRange[], key: string): boolean {
  * etcd's checkIntervals for one branch: a put may not repeat a put or fall in
  * a delete range of the same branch, its nested txns included; the then and
  * else branches of one nested txn may put the same key (only one runs). As in
- * etcd, a later nested txn may delete what an earlier nested txn put. One
- * deliberate difference: a range_end of "\0" means "every key >= key" here,
- * where etcd 3.4 compares it as the literal string "\0" and misses overlaps.
+ * etcd, a later nested txn may delete what an earlier nested txn put. Like
+ * etcd 3.4, the check reads a delete's range_end literally: a from-key delete
+ * (range_end "\0") is the empty interval [key, "\0") and conflicts with no
+ * put, so such a txn is accepted and both ops apply, as they do on etcd.
  */
 function branchWrites(ops: readonly RequestOp[]): WriteSets | "duplicate-key" {
   const deletes: KeyRange[] = [];
   for (const op of ops) {
-    if (op.kind === "delete-range") deletes.push(toKeyRange(op.key, op.rangeEnd));
+    if (op.kind === "delete-range") deletes.push(literalRange(op.key, op.rangeEnd));
   }
   const puts = new Set<string>();
   for (const op of ops) {
@@ -76,6 +82,30 @@ function branchWrites(ops: readonly RequestOp[]): WriteSets | "duplicate-key" {
   return { puts, deletes };
 }
 
+/**
+ * The one case where reading range_end literally would go wrong: a put with
+ * ignore_value/ignore_lease needs the key's current value, and a from-key
+ * delete earlier in the same branch may have removed it. etcd 3.4 panics on
+ * that ("unexpected error during txn"); cairn refuses the txn instead. Walks
+ * ops in execution order, entering both branches of nested txns.
+ */
+function readsAfterFromKeyDelete(ops: readonly RequestOp[], fromKey: KeyRange[]): boolean {
+  for (const op of ops) {
+    if (op.kind === "delete-range" && op.rangeEnd.byteLength === 1 && op.rangeEnd[0] === 0) {
+      fromKey.push(toKeyRange(op.key, op.rangeEnd));
+    } else if (op.kind === "put" && (op.ignoreValue || op.ignoreLease)) {
+      if (overlapsDelete(fromKey, keyString(op.key))) return true;
+    } else if (op.kind === "txn") {
+      if (readsAfterFromKeyDelete(op.success, [...fromKey])) return true;
+      if (readsAfterFromKeyDelete(op.failure, [...fromKey])) return true;
+      // Either branch's deletes may have run before the ops that follow.
+      readsAfterFromKeyDelete(op.success, fromKey);
+      readsAfterFromKeyDelete(op.failure, fromKey);
+    }
+  }
+  return false;
+}
+
 export function validateTxn(
   request: TxnRequest,
   maxTxnOps: number = MAX_TXN_OPS,
@@ -87,6 +117,12 @@ export function validateTxn(
     return "duplicate-key";
   }
   if (branchWrites(request.failure) === "duplicate-key") {
+    return "duplicate-key";
+  }
+  if (
+    readsAfterFromKeyDelete(request.success, []) ||
+    readsAfterFromKeyDelete(request.failure, [])
+  ) {
     return "duplicate-key";
   }
   return null;

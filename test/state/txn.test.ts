@@ -230,7 +230,23 @@ describe("validateTxn: duplicate keys", () => {
     expect(verdict([putOp("a", "1"), putOp("a", "2")])).toBe("duplicate-key");
     expect(verdict([delOp("a", "c"), putOp("b", "1")])).toBe("duplicate-key");
     expect(verdict([putOp("b", "1"), delOp("b")])).toBe("duplicate-key");
-    expect(verdict([putOp("x", "1"), delOp("a", "\0")])).toBe("duplicate-key");
+  });
+
+  it("like etcd 3.4, a from-key delete (range_end \\0) conflicts with no put", () => {
+    expect(verdict([putOp("x", "1"), delOp("a", "\0")])).toBeNull();
+    expect(verdict([delOp("a", "\0"), putOp("x", "1")])).toBeNull();
+  });
+
+  it("refuses an ignore_value/ignore_lease put after a from-key delete that may remove its key", () => {
+    // etcd 3.4 panics on this txn ("unexpected error during txn"); cairn refuses it instead.
+    expect(verdict([delOp("a", "\0"), putOp("x", "", { ignoreValue: true })])).toBe(
+      "duplicate-key",
+    );
+    expect(
+      verdict([txnOp({ failure: [delOp("a", "\0")] }), putOp("x", "", { ignoreLease: true })]),
+    ).toBe("duplicate-key");
+    expect(verdict([putOp("x", "", { ignoreValue: true }), delOp("a", "\0")])).toBeNull();
+    expect(verdict([delOp("y", "\0"), putOp("x", "", { ignoreValue: true })])).toBeNull();
   });
 
   it("overlapping deletes, and writes in different branches, are fine", () => {
