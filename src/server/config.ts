@@ -12,6 +12,8 @@ export interface ServeConfig {
   readonly name: string;
   readonly dataDir: string;
   readonly listenClient: string;
+  /** Client URLs other members and clients are told to use (etcd --advertise-client-urls). */
+  readonly advertiseClientUrls: readonly string[];
   readonly listenPeer: string;
   readonly listenMetrics: string;
   readonly initialCluster: readonly PeerSpec[];
@@ -50,6 +52,10 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: "string",
     default: "127.0.0.1:2379",
     help: "client gRPC address host:port",
+  },
+  "advertise-client-urls": {
+    type: "string",
+    help: "client URLs published to other members (default http://<listen-client>)",
   },
   "listen-peer": { type: "string", default: "127.0.0.1:2380", help: "peer gRPC address host:port" },
   "listen-metrics": {
@@ -173,6 +179,7 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     throw new ConfigError(`--name is required: 1-64 of [A-Za-z0-9._-], got "${name ?? ""}"`);
   }
   const listenPeer = parseAddress("listen-peer", get("listen-peer") as string);
+  const listenClient = parseAddress("listen-client", get("listen-client") as string);
   const initialCluster = parseInitialCluster(get("initial-cluster") ?? `${name}=${listenPeer}`);
   if (!initialCluster.some((p) => p.name === name)) {
     throw new ConfigError(`--initial-cluster does not list this member "${name}"`);
@@ -197,7 +204,10 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
   return {
     name,
     dataDir: get("data-dir") ?? `./data/${name}`,
-    listenClient: parseAddress("listen-client", get("listen-client") as string),
+    listenClient,
+    advertiseClientUrls: (get("advertise-client-urls") ?? `http://${listenClient}`)
+      .split(",")
+      .map((url) => `http://${parseAddress("advertise-client-urls", url)}`),
     listenPeer,
     listenMetrics: parseAddress("listen-metrics", get("listen-metrics") as string),
     initialCluster,

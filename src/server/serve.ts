@@ -17,6 +17,7 @@ import { registerLockService } from "./lock/lock-service.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Maintenance } from "./maintenance.js";
 import { NodeMetrics } from "./metrics.js";
+import { AttributePublisher } from "./publish-attributes.js";
 import { RaftNode } from "./raft-node.js";
 import {
   CLUSTER_SERVICE,
@@ -110,6 +111,8 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
   await maintenance.start();
   const autoCompactor = new AutoCompactor(node, config.autoCompaction, logger);
   autoCompactor.start();
+  const attributes = new AttributePublisher(node, config.name, config.advertiseClientUrls, logger);
+  attributes.start();
   const kv = new KvHandlers(node, status, maintenance, config.maxTxnOps);
   setLeaderProbe(() => node.leaderId !== 0);
   const grpcServer = new Server({
@@ -186,6 +189,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     node,
     clientPort,
     stop: async () => {
+      attributes.stop();
       autoCompactor.stop();
       watch.close();
       leases.stop();

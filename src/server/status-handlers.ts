@@ -32,16 +32,20 @@ export class StatusHandlers {
     };
   }
 
+  /** Every member, sorted by id as etcd lists them; client URLs as each member published them. */
   memberList(): etcdserverpb.MemberListResponse.$Properties {
+    const attributes = this.node.stateMachine.memberAttributes;
     return {
       header: this.header(this.node.stateMachine.kv.revision),
-      members: [...this.members].map(([id, member]) => ({
-        ID: id,
-        name: member.name,
-        peerURLs: [`http://${member.peerAddress}`],
-        clientURLs: member.name === this.config.name ? [`http://${this.config.listenClient}`] : [],
-        isLearner: false,
-      })),
+      members: [...this.members]
+        .sort(([a], [b]) => a - b)
+        .map(([id, member]) => ({
+          ID: id,
+          name: member.name,
+          peerURLs: [`http://${member.peerAddress}`],
+          clientURLs: [...(attributes.get(id)?.clientUrls ?? [])],
+          isLearner: false,
+        })),
     };
   }
 

@@ -83,6 +83,7 @@ export interface LeaseRenewResult {
 
 export type ApplyResult =
   | { readonly kind: "alarm"; readonly ok: { readonly alarms: readonly Alarm[] } }
+  | { readonly kind: "member-attributes"; readonly ok: { readonly memberId: number } }
   | { readonly kind: "put"; readonly ok: PutResult }
   | { readonly kind: "delete-range"; readonly ok: DeleteRangeResult }
   | { readonly kind: "txn"; readonly ok: TxnResult }

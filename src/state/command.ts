@@ -119,7 +119,16 @@ export interface AlarmCommand extends CommandBase {
   readonly alarm: AlarmKind;
 }
 
+/** A member publishing its name and client URLs (etcd's attribute publish). */
+export interface MemberAttributesCommand extends CommandBase {
+  readonly kind: "member-attributes";
+  readonly memberId: number;
+  readonly name: string;
+  readonly clientUrls: readonly string[];
+}
+
 export type Command =
+  | MemberAttributesCommand
   | AlarmCommand
   | PutCommand
   | DeleteRangeCommand
@@ -132,6 +141,7 @@ export type Command =
   | PlatformCommand;
 
 const COMMAND_KINDS: ReadonlySet<string> = new Set<Command["kind"]>([
+  "member-attributes",
   "alarm",
   "put",
   "delete-range",

@@ -69,6 +69,7 @@ export {
   LeaseTable,
   type LeaseTimeToLive,
 } from "./lease-table.js";
+export { type MemberAttributes, MemberAttributesTable } from "./member-attributes.js";
 export {
   type EventsSinceResult,
   eventsSince,

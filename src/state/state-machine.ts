@@ -13,12 +13,14 @@ import type {
   LeaseGrantCommand,
   LeaseRenewCommand,
   LeaseRevokeCommand,
+  MemberAttributesCommand,
   PutCommand,
   TxnCommand,
 } from "./command.js";
 import { keyString } from "./key-range.js";
 import { checkPutIgnore, checkPutLease, execDeleteRange, execPut } from "./kv-ops.js";
 import { LEASE_TABLE, LeaseTable, type LeaseTimeToLive } from "./lease-table.js";
+import { MEMBER_ATTRIBUTES_TABLE, MemberAttributesTable } from "./member-attributes.js";
 import { compact } from "./mvcc/compaction.js";
 import {
   type EventsSinceResult,
@@ -65,6 +67,7 @@ export class StateMachine {
   readonly kv = new MvccStore();
   readonly leases = new LeaseTable();
   readonly alarms = new AlarmTable();
+  readonly memberAttributes = new MemberAttributesTable();
   /** Users, sessions, resources, op log, platform locks, membership: one revision with the KV. */
   readonly platform = new Platform(this.kv, this.leases);
   private readonly maxTxnOps: number;
@@ -76,6 +79,7 @@ export class StateMachine {
     LEASE_TABLE,
     ALARM_TABLE,
     ...PLATFORM_TABLES,
+    MEMBER_ATTRIBUTES_TABLE,
   ];
 
   constructor(options: StateMachineOptions = { maxTxnOps: MAX_TXN_OPS }) {
@@ -87,6 +91,8 @@ export class StateMachine {
     switch (command.kind) {
       case "alarm":
         return this.applyAlarm(command);
+      case "member-attributes":
+        return this.applyMemberAttributes(command);
       case "put":
         return this.applyPut(command);
       case "delete-range":
@@ -123,6 +129,10 @@ export class StateMachine {
 
   /** Restores one persisted row at boot. Rows of all tables may arrive in any order. */
   loadRow(table: string, key: Uint8Array, value: Uint8Array): void {
+    if (table === MEMBER_ATTRIBUTES_TABLE) {
+      this.memberAttributes.loadRow(key, value);
+      return;
+    }
     if (table === ALARM_TABLE) {
       this.alarms.loadRow(key);
       return;
@@ -158,6 +168,20 @@ export class StateMachine {
   /** Lease.TimeToLive against the caller's clock (ttl -1 when unknown). */
   timeToLive(leaseId: number, nowMs: number): LeaseTimeToLive {
     return this.leases.timeToLive(leaseId, nowMs);
+  }
+
+  /** Like alarms, published attributes change no key and no revision. */
+  private applyMemberAttributes(command: MemberAttributesCommand): Applied {
+    const writes = this.memberAttributes.publish({
+      memberId: command.memberId,
+      name: command.name,
+      clientUrls: command.clientUrls,
+    });
+    return {
+      result: { kind: "member-attributes", ok: { memberId: command.memberId } },
+      writes,
+      events: [],
+    };
   }
 
   /** Alarms change no key and no revision: they only gate which requests are admitted. */

@@ -189,8 +189,14 @@ const endpointStatus: CtlCase = {
   },
 };
 
+const NODE_AUTHORITY_LIMITATION =
+  "etcdctl 3.4 sends the endpoint URL (http://host:port) as the HTTP/2 :authority for these " +
+  "per-endpoint calls, and Node's HTTP/2 server (nghttp2) resets such streams before cairn sees " +
+  "them; use host:port endpoints";
+
 const endpointStatusCluster: CtlCase = {
   name: "endpoint status --cluster reaches every member through member list's client URLs",
+  cairnKnownFailure: NODE_AUTHORITY_LIMITATION,
   async run(s) {
     const out = await s.ok(["endpoint", "status", "--cluster"]);
     const lines = out.trimEnd().split("\n");
@@ -254,6 +260,7 @@ const hashKv: CtlCase = {
  */
 const urlEndpoints: CtlCase = {
   name: "endpoint status, endpoint hashkv and defrag with --endpoints given as http:// URLs",
+  cairnKnownFailure: NODE_AUTHORITY_LIMITATION,
   async run(s) {
     for (const endpoint of s.endpoints) {
       const url = `http://${endpoint}`;

@@ -7,6 +7,12 @@ import { type CtlSession, eventually, sleep } from "./etcdctl-session.js";
 
 export interface CtlCase {
   readonly name: string;
+  /**
+   * Set when cairn is known to fail this case for a reason outside its code:
+   * it then runs as an expected failure against cairn (and still passes
+   * against etcd), so a fix shows up as this test failing.
+   */
+  readonly cairnKnownFailure?: string;
   run(session: CtlSession): Promise<void>;
 }
 

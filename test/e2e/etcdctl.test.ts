@@ -27,9 +27,14 @@ if (ctlMissing !== null) console.warn(`[etcdctl e2e] SKIPPED: ${ctlMissing}`);
 else if (etcdMissing !== null)
   console.warn(`[etcdctl e2e] reference run against real etcd SKIPPED: ${etcdMissing}`);
 
-function registerCases(session: () => CtlSession): void {
+function registerCases(session: () => CtlSession, target: "cairn" | "etcd"): void {
   for (const testCase of CASES) {
-    it(testCase.name, () => testCase.run(session()));
+    if (target === "cairn" && testCase.cairnKnownFailure !== undefined) {
+      it.fails(`${testCase.name} [expected to fail on cairn: ${testCase.cairnKnownFailure}]`, () =>
+        testCase.run(session()));
+    } else {
+      it(testCase.name, () => testCase.run(session()));
+    }
   }
 }
 
@@ -56,7 +61,7 @@ describe.skipIf(ctlMissing !== null)(
     registerCases(() => {
       if (session === undefined) throw new Error("cairn cluster did not start");
       return session;
-    });
+    }, "cairn");
   },
 );
 
@@ -79,6 +84,6 @@ describe.skipIf(ctlMissing !== null || etcdMissing !== null)(
     registerCases(() => {
       if (session === undefined) throw new Error("etcd cluster did not start");
       return session;
-    });
+    }, "etcd");
   },
 );

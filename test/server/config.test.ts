@@ -32,6 +32,18 @@ describe("cairn serve flags", () => {
     expect(parseServeArgs(["--snapshot-count", "7"], env).snapshotCount).toBe(7);
   });
 
+  it("advertises http://<listen-client> unless --advertise-client-urls says otherwise", () => {
+    const base = ["--name", "n1", "--listen-client", "0.0.0.0:2379"];
+    expect(parseServeArgs(base, {}).advertiseClientUrls).toEqual(["http://0.0.0.0:2379"]);
+    expect(
+      parseServeArgs([...base, "--advertise-client-urls", "http://10.0.0.1:2379,10.0.0.2:2379"], {})
+        .advertiseClientUrls,
+    ).toEqual(["http://10.0.0.1:2379", "http://10.0.0.2:2379"]);
+    expect(() => parseServeArgs([...base, "--advertise-client-urls", "nope"], {})).toThrow(
+      /--advertise-client-urls/,
+    );
+  });
+
   it("rejects bad input with a message naming the flag and what is allowed", () => {
     expect(() => parseServeArgs([], {})).toThrow(/--name is required/);
     expect(() => parseServeArgs(["--name", "n1", "--initial-cluster", "n2=a:1"], {})).toThrow(
