@@ -46,6 +46,9 @@ export function throwApplyError(result: ApplyResult | { kind: "error"; code: str
       throw new CairnError("TOO_MANY_OPS");
     case "lease-exists":
       throw new CairnError("LEASE_EXISTS");
+    case "lease-not-expired":
+      // Only the expiry driver's conditional revokes fail this way; no client sees it.
+      throw new CairnError("INVALID_ARGUMENT", "lease was renewed before its expiry revoke");
     default:
       return assertNever(code, "apply error");
   }

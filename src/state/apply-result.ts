@@ -22,7 +22,8 @@ export type ApplyErrorCode =
   | "compacted"
   | "future-rev"
   | "duplicate-key"
-  | "too-many-ops";
+  | "too-many-ops"
+  | "lease-not-expired";
 
 export interface ApplyError {
   readonly kind: "error";

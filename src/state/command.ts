@@ -103,6 +103,12 @@ export interface LeaseGrantCommand extends CommandBase {
 export interface LeaseRevokeCommand extends CommandBase {
   readonly kind: "lease-revoke";
   readonly leaseId: number;
+  /**
+   * Set by the leader's expiry driver: revoke only if the lease is still
+   * expired at `at`. A keep-alive ordered before the revoke moved the expiry,
+   * so the revoke then changes nothing instead of undoing the renewal.
+   */
+  readonly onlyIfExpired?: boolean;
 }
 
 /** One keep-alive: expiry becomes `at` + the granted TTL. */

@@ -260,8 +260,12 @@ export class StateMachine {
 
   /** Deletes every attached key in one revision (sorted, as etcd does), then the lease. */
   private applyLeaseRevoke(command: LeaseRevokeCommand): Applied {
-    if (!this.leases.has(command.leaseId)) {
+    const record = this.leases.get(command.leaseId);
+    if (record === undefined) {
       return failed("lease-not-found");
+    }
+    if (command.onlyIfExpired === true && record.expiresAtMs > command.at) {
+      return failed("lease-not-expired");
     }
     const txn = new WriteTxn(this.kv);
     const keys = this.leases.attachedKeys(command.leaseId);

@@ -4,12 +4,12 @@
 // never expire anything; a new leader starts from the replicated expiry times,
 // so a leader change neither resets nor shortens any lease.
 //
-// Why the grace and the applied gate: a revoke is unconditional at apply, so a
-// keep-alive proposed just before expiry and ordered before the revoke would
-// "succeed" and then be undone. A lease is revoked only once it has been
-// expired for REVOKE_GRACE_MS and this member has applied every entry that was
-// in its log one round ago, so such a renewal has landed and moved the expiry
-// (or, arriving later, is ordered after the revoke and answered TTL 0).
+// Why revokes are conditional: a keep-alive proposed just before expiry may be
+// ordered before the revoke. The driver's revoke carries onlyIfExpired, so the
+// state machine re-checks the expiry at apply, in log order, and a renewal
+// that landed first turns the revoke into a no-op rather than being undone.
+// The applied gate only keeps a new leader from judging leases before it has
+// applied the entries it inherited.
 import { assert } from "../../util/assert.js";
 import type { Logger } from "../logger.js";
 import type { LeadershipListener } from "../raft-node.js";
@@ -20,8 +20,8 @@ export const EXPIRY_ROUND_MS = 500;
 export const REVOKES_PER_ROUND_MAX = 500;
 /** Revokes awaiting their apply; past it a round proposes nothing new. */
 export const REVOKES_IN_FLIGHT_MAX = 1000;
-/** How long past its expiry a lease waits before the revoke (see the header). */
-export const REVOKE_GRACE_MS = 500;
+/** No grace is needed past expiry: the revoke itself re-checks it at apply (see the header). */
+export const REVOKE_GRACE_MS = 0;
 
 /** What the driver needs from the member (RaftNode in production, a fake in tests). */
 export interface ExpirySource {

@@ -38,7 +38,7 @@ function expirySource(node: RaftNode): ExpirySource {
     onLeadership: (listener) => node.onLeadership(listener),
     expired: (nowMs, max) => node.stateMachine.leases.expired(nowMs, max),
     // async: propose throws synchronously when its queue is full; the driver wants a rejection.
-    revoke: async (leaseId) => node.propose({ kind: "lease-revoke", leaseId }),
+    revoke: async (leaseId) => node.propose({ kind: "lease-revoke", leaseId, onlyIfExpired: true }),
   };
 }
 

@@ -82,7 +82,7 @@ describe("ExpiryDriver", () => {
     vi.useRealTimers();
   });
 
-  it("runs only while leading, revokes after the grace, and one revoke per lease at a time", async () => {
+  it("runs only while leading, revokes once expired, and one revoke per lease at a time", async () => {
     const source = new FakeSource();
     const driver = new ExpiryDriver(source, quiet);
     driver.start();
@@ -93,17 +93,18 @@ describe("ExpiryDriver", () => {
 
     source.lead(true);
     source.leases.set(8, 3_200);
+    source.leases.set(9, 3_700);
     expect(driver.running).toBe(true);
-    // Round at 3500: lease 7 is 2.5 s overdue, lease 8 only 300 ms (inside the grace).
-    await vi.advanceTimersByTimeAsync(EXPIRY_ROUND_MS);
-    expect(source.revoked).toEqual([7]);
-    // The revoke of 7 has not applied yet: the next rounds must not repeat it.
+    // Round at 3500: leases 7 and 8 are expired (no grace: the revoke re-checks at apply), 9 is not.
     await vi.advanceTimersByTimeAsync(EXPIRY_ROUND_MS);
     expect(source.revoked).toEqual([7, 8]);
-    expect(driver.revokesInFlight).toBe(2);
+    // Neither revoke has applied yet: the next round must not repeat them, and takes 9.
+    await vi.advanceTimersByTimeAsync(EXPIRY_ROUND_MS);
+    expect(source.revoked).toEqual([7, 8, 9]);
+    expect(driver.revokesInFlight).toBe(3);
     for (const done of source.settle) done();
     await vi.advanceTimersByTimeAsync(2 * EXPIRY_ROUND_MS);
-    expect(source.revoked).toEqual([7, 8]);
+    expect(source.revoked).toEqual([7, 8, 9]);
     expect(driver.revokesInFlight).toBe(0);
   });
 
