@@ -13,6 +13,7 @@ import { MemoryStorage, RawNode } from "../raft/index.js";
 import type { Entry, Message, NodeId, Ready, SoftState } from "../raft/types.js";
 import { type Command, decodeCommand, encodeCommand } from "../state/command.js";
 import type { WatchEvent } from "../state/mvcc/key-value.js";
+import type { PlatformEvent } from "../state/platform/results.js";
 import { type ApplyResult, StateMachine } from "../state/state-machine.js";
 import type { TableWrite } from "../state/table-write.js";
 import { DiskStore, type StateExportRecord } from "../storage/index.js";
@@ -58,12 +59,15 @@ type LocalCommand = Command extends infer C
 
 /** Told of every applied change, in revision order, before the proposer's reply. */
 export type AppliedListener = (events: readonly WatchEvent[], revision: number) => void;
+/** Told of every applied change of the platform tables (Applied.platform), in order, like AppliedListener. */
+export type PlatformAppliedListener = (events: readonly PlatformEvent[], revision: number) => void;
 /** Told when this member's view of the leader or its own role changes. */
 export type LeadershipListener = (state: SoftState) => void;
 
 export class RaftNode {
   readonly stateMachine: StateMachine;
   private readonly appliedListeners: AppliedListener[] = [];
+  private readonly platformListeners: PlatformAppliedListener[] = [];
   private readonly leadershipListeners: LeadershipListener[] = [];
   private readonly waiters: ProposalWaiters;
   private readonly reads: ReadIndexBatcher;
@@ -227,6 +231,10 @@ export class RaftNode {
     this.appliedListeners.push(listener);
   }
 
+  onPlatformApplied(listener: PlatformAppliedListener): void {
+    this.platformListeners.push(listener);
+  }
+
   onLeadership(listener: LeadershipListener): void {
     this.leadershipListeners.push(listener);
   }
@@ -359,6 +367,7 @@ export class RaftNode {
     const writes: TableWrite[] = [];
     const results: Array<[number, ApplyResult]> = [];
     const events: WatchEvent[] = [];
+    const platform: PlatformEvent[] = [];
     for (const entry of entries) {
       assert(
         entry.index === this.appliedIndexValue + 1,
@@ -371,11 +380,16 @@ export class RaftNode {
       for (const write of applied.writes) writes.push(write);
       results.push([command.id, applied.result]);
       if (applied.events.length > 0) events.push(...applied.events);
+      if (applied.platform !== undefined) platform.push(...applied.platform);
     }
     await this.disk.applyState(writes, this.appliedIndexValue);
     if (events.length > 0) {
       const revision = this.stateMachine.kv.revision;
       for (const listener of this.appliedListeners) listener(events, revision);
+    }
+    if (platform.length > 0) {
+      const revision = this.stateMachine.kv.revision;
+      for (const listener of this.platformListeners) listener(platform, revision);
     }
     const metrics = this.options.metrics;
     metrics.appliedIndex.set(this.appliedIndexValue);
