@@ -64,6 +64,15 @@ export const ERRORS = {
   },
   NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, message: "" },
   INVALID_ARGUMENT: { status: GrpcStatus.INVALID_ARGUMENT, message: "" },
+  // cairn.v1 (platform API): the message is the detail, written for a person.
+  UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, message: "" },
+  ACCESS_DENIED: { status: GrpcStatus.PERMISSION_DENIED, message: "" },
+  NOT_FOUND: { status: GrpcStatus.NOT_FOUND, message: "" },
+  ALREADY_EXISTS: { status: GrpcStatus.ALREADY_EXISTS, message: "" },
+  FAILED_PRECONDITION: { status: GrpcStatus.FAILED_PRECONDITION, message: "" },
+  ABORTED: { status: GrpcStatus.ABORTED, message: "" },
+  DEADLINE_EXCEEDED: { status: GrpcStatus.DEADLINE_EXCEEDED, message: "" },
+  UNAVAILABLE: { status: GrpcStatus.UNAVAILABLE, message: "" },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
