@@ -2,6 +2,7 @@
 // var (--snapshot-count ↔ CAIRN_SNAPSHOT_COUNT), validated once into a typed,
 // readonly config. Every rejection says which flag and what is allowed.
 import { parseArgs } from "node:util";
+import { validatePassword } from "../state/index.js";
 
 export interface PeerSpec {
   readonly name: string;
@@ -28,6 +29,8 @@ export interface ServeConfig {
   readonly quotaBackendBytes: number;
   readonly maxTxnOps: number;
   readonly autoCompaction: AutoCompaction;
+  /** Creates the platform user `admin` with this password when the cluster has no users yet. */
+  readonly adminPassword: string | null;
 }
 
 /** etcd's --auto-compaction-mode/--auto-compaction-retention; "off" when retention is 0. */
@@ -95,6 +98,10 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
     help: "periodic: hours (1, 0.5) or a duration (30m, 1h); revision: revisions to keep; 0 = off",
   },
   "log-level": { type: "string", default: "info", help: "trace|debug|info|warn|error" },
+  "admin-password": {
+    type: "string",
+    help: "creates platform user `admin` with this password on a cluster without users (prefer the env var: flags show in ps)",
+  },
   "unsafe-test-mode": {
     type: "boolean",
     help: "enables test-only fault hooks; never in production",
@@ -245,7 +252,19 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
       get("auto-compaction-mode") as string,
       get("auto-compaction-retention") as string,
     ),
+    adminPassword: parseAdminPassword(get("admin-password")),
   };
+}
+
+/** Checked like a Register password, so a bad one stops the member at start, not at bootstrap. */
+function parseAdminPassword(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const invalid = validatePassword(raw);
+  if (invalid !== null) {
+    // Never echo the password itself: the message only names the rule.
+    throw new ConfigError(`--admin-password: ${invalid.replace(/^user\.password /, "")}`);
+  }
+  return raw;
 }
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
