@@ -17,6 +17,7 @@ import { registerLockService } from "./lock/lock-service.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Maintenance } from "./maintenance.js";
 import { NodeMetrics } from "./metrics.js";
+import { registerPlatformServices } from "./platform/register.js";
 import { AttributePublisher } from "./publish-attributes.js";
 import { RaftNode } from "./raft-node.js";
 import {
@@ -161,6 +162,12 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
   });
   registerLockService(grpcServer, recipes);
   registerElectionService(grpcServer, recipes);
+  const platform = registerPlatformServices(grpcServer, {
+    ...recipes,
+    electionTimeoutMs: config.electionTimeoutMs,
+    adminPassword: config.adminPassword,
+    logger,
+  });
   const clientPort = await bindGrpc(grpcServer, config.listenClient);
   const metricsAddress = splitHostPort(config.listenMetrics);
   const http: HttpServer = await startHttp(
@@ -192,6 +199,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       attributes.stop();
       autoCompactor.stop();
       watch.close();
+      platform.close();
       leases.stop();
       maintenance.stop();
       http.close();
