@@ -1,141 +1,143 @@
-// The cairn client: several endpoints with failover. Reads are retried on
-// another endpoint when one is unavailable; writes are retried only when the
-// request provably never reached a server (connection refused), because a
-// write whose answer was lost may still commit.
-import { type Client, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+// The cairn client: one object over several endpoints with failover, the
+// etcd KV and Lease basics, and the typed platform API (users, resources, op
+// log, locks, membership). Reads and idempotent calls are retried on another
+// member; writes only when they provably never reached one (invoker.ts and
+// retry-policy.ts hold the rules). `CairnClient` is the same class under its
+// original name.
 import type { cairn } from "../gen/cairn.js";
-import type { mvccpb } from "../gen/etcd.js";
-import { KV_DELETE_RANGE, KV_PUT, KV_RANGE, NODE_STATUS } from "./methods.js";
-import { callUnary, openChannel, type UnaryMethod } from "./rpc.js";
+import type { CallOptions } from "./invoker.js";
+import { Invoker, Session } from "./invoker.js";
+import { type GetOptions, type KeyValue, KvApi, type PutOptions } from "./kv.js";
+import { LeaseApi } from "./lease.js";
+import { LocksApi } from "./locks.js";
+import { MembershipApi } from "./membership.js";
+import { NODE_STATUS } from "./methods.js";
+import { OpLogApi } from "./oplog.js";
+import { ResourcesApi } from "./resources.js";
+import type { BackoffOptions } from "./retry-policy.js";
+import { GrpcTransport, type Transport } from "./transport.js";
+import { UsersApi } from "./users.js";
+import { type LockContext, type LockOptions, withLock } from "./with-lock.js";
 
 export interface ClientOptions {
+  /** host:port (or http://host:port) of any members; more give failover. */
   readonly endpoints: readonly string[];
-  /** Per-attempt deadline. */
+  /** Longest single attempt in ms (default 5000), so a hung member cannot eat a call's budget. */
   readonly timeoutMs?: number;
-  /** Attempts across endpoints before giving up. */
+  /** Default budget of one call in ms, retries and backoff included (default 2 × timeoutMs). */
+  readonly callTimeoutMs?: number;
+  /** Attempts per call across endpoints (default max(10, 3 × endpoints)). */
   readonly attemptsMax?: number;
+  readonly backoff?: BackoffOptions;
+  /** A bearer token from an earlier login (the CLI keeps one on disk). */
+  readonly token?: string;
+  /** Replaces the gRPC transport (tests). */
+  readonly transport?: Transport;
 }
 
-export interface KeyValue {
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly createRevision: number;
-  readonly modRevision: number;
-  readonly version: number;
-  readonly lease: number;
-}
-
+export type { KeyValue };
 export type NodeStatus = cairn.v1.NodeStatusResponse;
 
-const RETRY_BACKOFF_MS = 25;
-
-function isServiceError(error: unknown): error is ServiceError {
-  return typeof error === "object" && error !== null && "code" in error && "details" in error;
-}
-
-/** True when the server never saw the request, so a retry cannot double-apply it. */
-function neverSent(error: ServiceError): boolean {
-  return error.code === GrpcStatus.UNAVAILABLE && !error.details.startsWith("etcdserver:");
-}
-
-function toBytes(data: string | Uint8Array): Uint8Array {
-  return typeof data === "string" ? Buffer.from(data) : data;
-}
-
-function fromProtoKv(kv: mvccpb.KeyValue.$Properties): KeyValue {
-  return {
-    key: Buffer.from(kv.key ?? []),
-    value: Buffer.from(kv.value ?? []),
-    createRevision: kv.createRevision ?? 0,
-    modRevision: kv.modRevision ?? 0,
-    version: kv.version ?? 0,
-    lease: kv.lease ?? 0,
-  };
-}
-
-export class CairnClient {
-  private readonly channels: Client[];
-  private readonly timeoutMs: number;
-  private readonly attemptsMax: number;
-  private preferred = 0;
+export class Cairn {
+  readonly kv: KvApi;
+  readonly lease: LeaseApi;
+  readonly users: UsersApi;
+  readonly resources: ResourcesApi;
+  readonly opLog: OpLogApi;
+  readonly locks: LocksApi;
+  readonly membership: MembershipApi;
+  private readonly invoker: Invoker;
 
   constructor(options: ClientOptions) {
-    if (options.endpoints.length === 0) {
-      throw new Error("at least one endpoint (host:port) is required");
-    }
-    this.channels = options.endpoints.map((endpoint) =>
-      openChannel(endpoint.replace(/^https?:\/\//, "")),
-    );
-    this.timeoutMs = options.timeoutMs ?? 5000;
-    this.attemptsMax = options.attemptsMax ?? Math.max(3, 2 * this.channels.length);
+    const transport = options.transport ?? new GrpcTransport(options.endpoints);
+    const attemptTimeoutMs = options.timeoutMs ?? 5_000;
+    this.invoker = new Invoker(transport, new Session(options.token ?? null), {
+      attemptTimeoutMs,
+      callTimeoutMs: options.callTimeoutMs ?? 2 * attemptTimeoutMs,
+      attemptsMax: options.attemptsMax ?? Math.max(10, 3 * transport.endpoints.length),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    });
+    this.kv = new KvApi(this.invoker);
+    this.lease = new LeaseApi(this.invoker);
+    this.users = new UsersApi(this.invoker);
+    this.resources = new ResourcesApi(this.invoker);
+    this.opLog = new OpLogApi(this.invoker);
+    this.locks = new LocksApi(this.invoker);
+    this.membership = new MembershipApi(this.invoker, this.lease);
   }
 
-  async put(key: string | Uint8Array, value: string | Uint8Array): Promise<{ revision: number }> {
-    const response = await this.call(KV_PUT, { key: toBytes(key), value: toBytes(value) }, "write");
-    return { revision: response.header?.revision ?? 0 };
+  /** The session's bearer token (set by users.login, cleared by users.logout). */
+  get token(): string | null {
+    return this.invoker.session.token;
   }
 
-  async get(
+  set token(token: string | null) {
+    this.invoker.session.set(token);
+  }
+
+  /** Called whenever the token changes (login, logout), e.g. to persist it. */
+  onTokenChange(listener: (token: string | null) => void): () => void {
+    return this.invoker.session.onChange(listener);
+  }
+
+  /**
+   * Runs `fn` while holding the platform lock `name`: acquires (waiting in
+   * line up to waitMs), keeps the lease alive, passes the fence to `fn`, and
+   * releases afterwards even when `fn` throws.
+   */
+  lock<T>(
+    name: string,
+    fn: (context: LockContext) => Promise<T> | T,
+    options: LockOptions = {},
+  ): Promise<T> {
+    return withLock({ lease: this.lease, locks: this.locks }, name, fn, options);
+  }
+
+  put(
     key: string | Uint8Array,
-    options: { serializable?: boolean } = {},
-  ): Promise<KeyValue | null> {
-    const response = await this.call(
-      KV_RANGE,
-      { key: toBytes(key), serializable: options.serializable ?? false },
-      "read",
-    );
-    const kv = response.kvs[0];
-    return kv === undefined ? null : fromProtoKv(kv);
+    value: string | Uint8Array,
+    options: PutOptions = {},
+  ): Promise<{ revision: number }> {
+    return this.kv.put(key, value, options);
   }
 
-  async delete(key: string | Uint8Array): Promise<{ deleted: number }> {
-    const response = await this.call(KV_DELETE_RANGE, { key: toBytes(key) }, "write");
-    return { deleted: response.deleted };
+  get(key: string | Uint8Array, options: GetOptions = {}): Promise<KeyValue | null> {
+    return this.kv.get(key, options);
+  }
+
+  delete(key: string | Uint8Array, options: CallOptions = {}): Promise<{ deleted: number }> {
+    return this.kv.delete(key, options);
   }
 
   /** Status of one endpoint (by index), not failed over: it describes that member. */
-  async status(endpointIndex: number): Promise<NodeStatus> {
-    const channel = this.channels[endpointIndex];
-    if (channel === undefined) throw new Error(`no endpoint #${endpointIndex}`);
-    return callUnary(channel, NODE_STATUS, {}, this.timeoutMs);
+  status(endpointIndex: number, options: CallOptions = {}): Promise<NodeStatus> {
+    if (!(endpointIndex >= 0 && endpointIndex < this.endpointCount)) {
+      return Promise.reject(new RangeError(`no endpoint #${endpointIndex}`));
+    }
+    return this.invoker.unary(
+      NODE_STATUS,
+      {},
+      {
+        ...options,
+        safety: "read",
+        endpoint: endpointIndex,
+        attemptsMax: 1,
+        timeoutMs: options.timeoutMs ?? this.invoker.attemptTimeoutMs,
+      },
+    );
+  }
+
+  get endpoints(): readonly string[] {
+    return this.invoker.transport.endpoints;
   }
 
   get endpointCount(): number {
-    return this.channels.length;
+    return this.invoker.endpointCount;
   }
 
   close(): void {
-    for (const channel of this.channels) channel.close();
-  }
-
-  private async call<Req, Res>(
-    method: UnaryMethod<Req, Res>,
-    request: Req,
-    kind: "read" | "write",
-  ): Promise<Res> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < this.attemptsMax; attempt++) {
-      const index = (this.preferred + attempt) % this.channels.length;
-      try {
-        const response = await callUnary(
-          this.channels[index] as Client,
-          method,
-          request,
-          this.timeoutMs,
-        );
-        this.preferred = index;
-        return response;
-      } catch (error) {
-        lastError = error;
-        if (!isServiceError(error) || !this.retryable(error, kind)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS));
-      }
-    }
-    throw lastError;
-  }
-
-  private retryable(error: ServiceError, kind: "read" | "write"): boolean {
-    if (kind === "write") return neverSent(error) || error.details === "etcdserver: no leader";
-    return error.code === GrpcStatus.UNAVAILABLE || error.code === GrpcStatus.DEADLINE_EXCEEDED;
+    this.invoker.transport.close();
   }
 }
+
+export { Cairn as CairnClient };

@@ -1,7 +1,8 @@
-// The RPC methods the client uses, bound to their generated codecs.
+// The etcd v3 and cairn.v1.Node RPCs the client uses, bound to their
+// generated codecs (the platform services are in platform-methods.ts).
 import { cairn } from "../gen/cairn.js";
 import { etcdserverpb } from "../gen/etcd.js";
-import { unaryMethod } from "./rpc.js";
+import { bidiMethod, unaryMethod } from "./rpc.js";
 
 export const KV_RANGE = unaryMethod(
   "/etcdserverpb.KV/Range",
@@ -17,6 +18,26 @@ export const KV_DELETE_RANGE = unaryMethod(
   "/etcdserverpb.KV/DeleteRange",
   etcdserverpb.DeleteRangeRequest,
   etcdserverpb.DeleteRangeResponse,
+);
+export const LEASE_GRANT = unaryMethod(
+  "/etcdserverpb.Lease/LeaseGrant",
+  etcdserverpb.LeaseGrantRequest,
+  etcdserverpb.LeaseGrantResponse,
+);
+export const LEASE_REVOKE = unaryMethod(
+  "/etcdserverpb.Lease/LeaseRevoke",
+  etcdserverpb.LeaseRevokeRequest,
+  etcdserverpb.LeaseRevokeResponse,
+);
+export const LEASE_TIME_TO_LIVE = unaryMethod(
+  "/etcdserverpb.Lease/LeaseTimeToLive",
+  etcdserverpb.LeaseTimeToLiveRequest,
+  etcdserverpb.LeaseTimeToLiveResponse,
+);
+export const LEASE_KEEP_ALIVE = bidiMethod(
+  "/etcdserverpb.Lease/LeaseKeepAlive",
+  etcdserverpb.LeaseKeepAliveRequest,
+  etcdserverpb.LeaseKeepAliveResponse,
 );
 export const MAINTENANCE_STATUS = unaryMethod(
   "/etcdserverpb.Maintenance/Status",
