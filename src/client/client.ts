@@ -135,8 +135,9 @@ export class Cairn {
     return this.invoker.endpointCount;
   }
 
+  /** Stops every watch, view and keep-alive of this client and closes its channels. */
   close(): void {
-    this.invoker.transport.close();
+    this.invoker.close();
   }
 }
 

@@ -108,8 +108,15 @@ interface LoopState {
   endpoint: number;
 }
 
+/** Something a client owns that must stop when it closes (watches, keep-alives). */
+export interface Closable {
+  close(): void;
+}
+
 export class Invoker {
   private preferred = 0;
+  private closed = false;
+  private readonly closables = new Set<Closable>();
   private readonly backoff: BackoffOptions;
   private readonly random: () => number;
 
@@ -126,6 +133,30 @@ export class Invoker {
     }
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.random = options.random ?? Math.random;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Registers a stream to stop on close(); returns the unregister function. */
+  track(closable: Closable): () => void {
+    if (this.closed) {
+      queueMicrotask(() => closable.close());
+      return () => {};
+    }
+    this.closables.add(closable);
+    return () => this.closables.delete(closable);
+  }
+
+  /** Stops every watch and keep-alive of this client, then closes its channels. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const open = [...this.closables];
+    this.closables.clear();
+    for (const closable of open) closable.close();
+    this.transport.close();
   }
 
   get endpointCount(): number {
@@ -177,6 +208,7 @@ export class Invoker {
     };
     while (state.attempts < attemptsMax) {
       throwIfAborted(options.signal);
+      if (this.closed) throw new Error(`${method.path}: the client is closed`);
       const remainingMs = callDeadline - Date.now();
       if (remainingMs <= 0) break;
       state.attempts++;

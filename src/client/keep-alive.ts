@@ -24,6 +24,7 @@ export class LeaseKeepAlive {
   private stopped = false;
   private readonly controller = new AbortController();
   private readonly listeners = new Set<(error: LeaseLostError) => void>();
+  private readonly untrack: () => void;
 
   /** `ttlSeconds` is the granted TTL; the lease counts as fresh from now. */
   constructor(
@@ -38,6 +39,7 @@ export class LeaseKeepAlive {
     this.ttlMs = ttlSeconds * 1000;
     this.lastRenewedAtMs = Date.now();
     this.endpoint = invoker.preferredEndpoint;
+    this.untrack = invoker.track({ close: () => this.stop() });
     this.armExpiry();
     this.open();
   }
@@ -65,6 +67,7 @@ export class LeaseKeepAlive {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.untrack();
     this.clearTimers();
     const call = this.call;
     this.call = null;

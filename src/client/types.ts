@@ -49,8 +49,8 @@ export interface ServerSpec {
   readonly cpu: number;
   readonly memoryMib: number;
   readonly diskGib: number;
-  readonly bandwidthMbps?: number;
-  readonly hostname?: string;
+  readonly bandwidthMbps: number;
+  readonly hostname: string;
   readonly dnsServers?: readonly string[];
   readonly sshKeyFingerprints?: readonly string[];
   readonly backup?: BackupPolicy;

@@ -51,6 +51,7 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
   private endpoint: number;
   private failuresInRow = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly untrack: () => void;
   private readonly queueMax: number;
   private readonly reconnectsMax: number;
   private readonly onAbort = (): void =>
@@ -64,8 +65,10 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
     this.queueMax = options.queueMax ?? WATCH_QUEUE_MAX;
     this.reconnectsMax = options.reconnectsMax ?? WATCH_RECONNECTS_MAX;
     this.endpoint = invoker.preferredEndpoint;
+    this.untrack = invoker.track(this);
     if (options.signal?.aborted === true) {
       this.failure = new CairnAbortError(options.signal.reason);
+      this.untrack();
       return;
     }
     options.signal?.addEventListener("abort", this.onAbort, { once: true });
@@ -114,17 +117,22 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
   private connect(): void {
     if (this.closed || this.failure !== null) return;
     const endpoint = this.endpoint;
-    this.call = this.invoker.transport.serverStream(
-      endpoint,
-      this.spec.method,
-      this.spec.request(),
-      this.invoker.metadata(),
-      {
-        onMessage: (response) => this.receive(response),
-        onError: (error) => this.lost(error, endpoint),
-        onEnd: () => this.lost(null, endpoint),
-      },
-    );
+    try {
+      this.call = this.invoker.transport.serverStream(
+        endpoint,
+        this.spec.method,
+        this.spec.request(),
+        this.invoker.metadata(),
+        {
+          onMessage: (response) => this.receive(response),
+          onError: (error) => this.lost(error, endpoint),
+          onEnd: () => this.lost(null, endpoint),
+        },
+      );
+    } catch (error) {
+      // The channel refused to start a call at all (closed): nothing to retry.
+      this.fail(error, endpoint);
+    }
   }
 
   private receive(response: Res): void {
@@ -202,6 +210,7 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
   }
 
   private stop(): void {
+    this.untrack();
     this.options.signal?.removeEventListener("abort", this.onAbort);
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
