@@ -1,6 +1,7 @@
 // --admin-password / CAIRN_ADMIN_PASSWORD: when the cluster has no users yet,
-// the leader creates the platform user `admin` with that password. Only the
-// leader tries (after a barrier, so it judges "no users" on current state),
+// the leader creates the platform user `admin` with that password. The leader
+// tries (after a barrier, so it judges "no users" on current state; a
+// follower with the flag tries once too, late, in case the leader lacks it),
 // and it asks for the admin role explicitly: if anyone else registered first,
 // apply refuses it (roles need an admin) instead of creating a second, weaker
 // `admin`. Until it exists, Register on this member waits (UNAVAILABLE).
@@ -16,12 +17,18 @@ export const BOOTSTRAP_EMAIL = "admin@cairn.invalid";
 /** Attempts per leadership term; a new leader starts again. */
 const BOOTSTRAP_ATTEMPTS_MAX = 5;
 const BOOTSTRAP_RETRY_MS = 1000;
+/**
+ * A follower given the password tries too, once, after this long: the leader
+ * may have been started without it, and Register here waits until it exists.
+ */
+const BOOTSTRAP_FOLLOWER_GRACE_MS = 5000;
 
 export type BootstrapNode = PlatformNode & Pick<RaftNode, "onLeadership" | "isLeader">;
 
 export class AdminBootstrap {
   private running = false;
   private stopped = false;
+  private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly node: BootstrapNode,
@@ -38,28 +45,32 @@ export class AdminBootstrap {
   start(): void {
     if (this.password === null) return;
     this.node.onLeadership((state) => {
-      if (state.role === "leader") this.kick();
+      if (state.role === "leader") this.kick(false);
     });
-    if (this.node.isLeader) this.kick();
+    if (this.node.isLeader) this.kick(false);
+    this.graceTimer = setTimeout(() => this.kick(true), BOOTSTRAP_FOLLOWER_GRACE_MS);
+    this.graceTimer.unref();
   }
 
   stop(): void {
     this.stopped = true;
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
   }
 
-  private kick(): void {
+  /** anyRole: a follower's late attempt; otherwise only the leader tries. */
+  private kick(anyRole: boolean): void {
     if (this.running || this.stopped) return;
     this.running = true;
-    this.run()
+    this.run(anyRole)
       .catch((error: unknown) => this.logger.error({ err: error }, "bootstrap admin failed"))
       .finally(() => {
         this.running = false;
       });
   }
 
-  private async run(): Promise<void> {
+  private async run(anyRole: boolean): Promise<void> {
     for (let attempt = 1; attempt <= BOOTSTRAP_ATTEMPTS_MAX; attempt++) {
-      if (this.stopped || !this.node.isLeader) return;
+      if (this.stopped || !(anyRole || this.node.isLeader)) return;
       try {
         await this.node.linearizableBarrier();
         if (!this.pending) return;
