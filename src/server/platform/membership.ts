@@ -132,6 +132,15 @@ export class MembershipHandlers {
           changes.push(event.change);
       }
       if (changes.length === 0) return;
+      if (queue.length >= MEMBERSHIP_RESPONSES_QUEUED_MAX) {
+        context.fail(
+          new CairnError(
+            "UNAVAILABLE",
+            `membership watch of ${group} fell ${queue.length} changes behind; watch again and List to resync`,
+          ),
+        );
+        return;
+      }
       queue.push({
         header: header(this.deps, revision),
         changes: changes.map(changeToProto),
@@ -144,12 +153,6 @@ export class MembershipHandlers {
       // The first response confirms the watch: the members and revision it starts from.
       await context.write({ header: currentHeader(this.deps), changes: [], members });
       for (;;) {
-        if (queue.length > MEMBERSHIP_RESPONSES_QUEUED_MAX) {
-          throw new CairnError(
-            "UNAVAILABLE",
-            `membership watch of ${group} fell ${queue.length} changes behind; watch again and List to resync`,
-          );
-        }
         const response = queue.shift();
         if (response !== undefined) {
           await context.write(response);

@@ -18,6 +18,8 @@ export interface StreamContext<Res> {
   readonly signal: AbortSignal;
   /** Sends one response; resolves once gRPC can take more (rejects when the stream ends). */
   write(response: Res): Promise<void>;
+  /** Ends the stream with this error's status, even while a write waits for the reader. */
+  fail(error: Error): void;
 }
 
 /** Every open platform stream, so a stopping member can end them (clients then move on). */
@@ -84,7 +86,8 @@ export function authedStream<Req, Res>(
         requireLeaderIfAsked(call.metadata, deps.leaderKnown);
         const caller = await deps.auth.authenticate(call.metadata, "linearizable");
         signal.throwIfAborted();
-        await body(call.request, { caller, signal, write: writer(call, signal) });
+        const fail = (reason: Error): void => controller.abort(reason);
+        await body(call.request, { caller, signal, write: writer(call, signal), fail });
         assert(signal.aborted, "a platform stream body returned while its stream was open");
       })
       .catch((error: unknown) => {
