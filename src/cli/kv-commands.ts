@@ -1,40 +1,8 @@
 // `cairn put|get|del|status`: thin wrappers over the client library.
 import type { Command } from "commander";
-import { CairnClient, type NodeStatus } from "../client/client.js";
+import type { NodeStatus } from "../client/client.js";
+import { withClient } from "./context.js";
 import { formatTable } from "./table.js";
-
-export interface GlobalOptions {
-  readonly endpoints: string;
-  readonly json: boolean;
-  readonly timeout: string;
-}
-
-export function clientFrom(options: GlobalOptions): CairnClient {
-  const endpoints = options.endpoints
-    .split(",")
-    .map((e) => e.trim())
-    .filter((e) => e !== "");
-  const timeoutMs = Number(options.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(
-      `--timeout must be a positive number of milliseconds, got "${options.timeout}"`,
-    );
-  }
-  return new CairnClient({ endpoints, timeoutMs });
-}
-
-async function withClient(
-  program: Command,
-  run: (client: CairnClient, options: GlobalOptions) => Promise<void>,
-): Promise<void> {
-  const options = program.opts<GlobalOptions>();
-  const client = clientFrom(options);
-  try {
-    await run(client, options);
-  } finally {
-    client.close();
-  }
-}
 
 function statusRow(endpoint: string, status: NodeStatus | Error): string[] {
   if (status instanceof Error) {
@@ -71,7 +39,7 @@ export function registerKvCommands(program: Command): void {
     .command("put <key> <value>")
     .description("write a key (through Raft; any member accepts it)")
     .action((key: string, value: string) =>
-      withClient(program, async (client, options) => {
+      withClient(program, "none", async (client, options) => {
         const { revision } = await client.put(key, value);
         process.stdout.write(options.json ? `${JSON.stringify({ revision })}\n` : "OK\n");
       }),
@@ -81,7 +49,7 @@ export function registerKvCommands(program: Command): void {
     .description("read a key (linearizable unless --serializable)")
     .option("--serializable", "read this member's local state, possibly stale", false)
     .action((key: string, commandOptions: { serializable: boolean }) =>
-      withClient(program, async (client, options) => {
+      withClient(program, "none", async (client, options) => {
         const kv = await client.get(key, { serializable: commandOptions.serializable });
         if (options.json) {
           process.stdout.write(
@@ -96,7 +64,7 @@ export function registerKvCommands(program: Command): void {
     .command("del <key>")
     .description("delete a key")
     .action((key: string) =>
-      withClient(program, async (client, options) => {
+      withClient(program, "none", async (client, options) => {
         const { deleted } = await client.delete(key);
         process.stdout.write(options.json ? `${JSON.stringify({ deleted })}\n` : `${deleted}\n`);
       }),
@@ -107,7 +75,7 @@ export function registerKvCommands(program: Command): void {
       "per member: role, term, leader, commit/applied index, last contact with each peer",
     )
     .action(() =>
-      withClient(program, async (client, options) => {
+      withClient(program, "none", async (client, options) => {
         const endpoints = options.endpoints.split(",");
         const statuses = await Promise.all(
           endpoints.map((_, i) => client.status(i).catch((error: Error) => error)),

@@ -4,7 +4,13 @@
 // other command is a client of a running cluster.
 import { Command } from "commander";
 import { defaultEndpoints } from "../../cluster/ports.js";
+import { describeFailure } from "./context.js";
 import { registerKvCommands } from "./kv-commands.js";
+import { registerLockCommand } from "./lock-command.js";
+import { registerLogCommand } from "./log-command.js";
+import { registerMemberCommands } from "./member-commands.js";
+import { registerResourceCommands } from "./resource-commands.js";
+import { registerUserCommands } from "./user-commands.js";
 
 async function main(argv: string[]): Promise<void> {
   if (argv[2] === "serve") {
@@ -19,19 +25,21 @@ async function main(argv: string[]): Promise<void> {
       "comma-separated host:port list",
       process.env.CAIRN_ENDPOINTS ?? defaultEndpoints().join(","),
     )
-    .option("--timeout <ms>", "per-request deadline in milliseconds", "5000")
+    .option("--timeout <ms>", "deadline of each request, retries included, in milliseconds", "5000")
     .option("--json", "machine-readable output", false)
     .showHelpAfterError();
   program.command("serve").description("run a cluster member (see `cairn serve --help`)");
   registerKvCommands(program);
+  registerUserCommands(program);
+  registerResourceCommands(program);
+  registerLogCommand(program);
+  registerLockCommand(program);
+  registerMemberCommands(program);
   await program.parseAsync(argv);
 }
 
 main(process.argv).catch((error: unknown) => {
-  const message =
-    error instanceof Error
-      ? ((error as { details?: string }).details ?? error.message)
-      : String(error);
+  const { message, exitCode } = describeFailure(error);
   process.stderr.write(`cairn: ${message}\n`);
-  process.exit(1);
+  process.exit(exitCode);
 });

@@ -80,6 +80,17 @@ export class MemberHandle {
     };
   }
 
+  /**
+   * Stops keeping the membership alive without leaving: the member stays
+   * until its lease's TTL runs out (a process that joins and exits).
+   */
+  detach(): void {
+    this.left = true;
+    this.watch?.close();
+    this.watch = null;
+    this.keepAlive.stop();
+  }
+
   /** Leaves the group and revokes the lease; safe to call twice. */
   async leave(options: CallOptions = {}): Promise<void> {
     if (this.left) return;

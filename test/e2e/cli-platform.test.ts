@@ -1,0 +1,228 @@
+// The `cairn` CLI as child processes against a real 3-member cluster: user
+// register/login/me/logout with the token file (0600 in a 0700 dir), resource
+// create/list/start/stop with tables and --json, clear errors for bad input
+// and for not being logged in, the op log, and member join/list/locate
+// (server and --local agree; a foreground join leaves on SIGTERM).
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Member, OpLogRecord, Resource, User } from "../../src/client/types.js";
+import { CliRunner, finished } from "./cli-run.js";
+import { sleep, TestCluster } from "./harness.js";
+
+const PASSWORD = "correct horse battery\n";
+const SERVER_FLAGS = ["--kind", "server", "--region", "eu-west", "--image", "ubuntu:24.04"];
+const SIZE_FLAGS = ["--cpu", "2", "--memory-mib", "2048", "--disk-gib", "20"];
+
+describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
+  let cluster: TestCluster;
+  let cli: CliRunner;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ size: 3 });
+    await cluster.waitForLeader(10_000);
+    cli = new CliRunner(cluster);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("registers, refuses before login, logs in and saves the token privately", async () => {
+    const register = await cli.run(
+      ["user", "register", "admin", "--email", "admin@example.com", "--password-stdin"],
+      PASSWORD,
+    );
+    expect(register.stderr).toBe("");
+    expect(register.stdout).toMatch(/registered admin \(admin\)/);
+    const before = await cli.run(["user", "me"]);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/^cairn: not logged in: run `cairn user login USERNAME`/);
+    const noPassword = await cli.run(["user", "login", "admin"]);
+    expect(noPassword.code).toBe(1);
+    expect(noPassword.stderr).toMatch(/--password-stdin or set CAIRN_PASSWORD/);
+    const wrong = await cli.run(
+      ["user", "login", "admin", "--password-stdin"],
+      "wrong password!!\n",
+    );
+    expect(wrong.code).toBe(1);
+    const login = await cli.run(["user", "login", "admin", "--password-stdin"], PASSWORD);
+    expect(login.stdout).toMatch(/logged in as admin \(admin\) until \d{4}-/);
+    const dir = join(cli.configHome, "cairn");
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "token")).mode & 0o777).toBe(0o600);
+    const me = await cli.json<User>(["user", "me"]);
+    expect(me).toMatchObject({ username: "admin", roles: ["admin"], email: "admin@example.com" });
+    const table = await cli.run(["user", "me"]);
+    expect(table.stdout).toMatch(/^FIELD\s+VALUE\n-+\s+-+\nusername\s+admin\n/);
+    const users = await cli.json<User[]>(["user", "list"]);
+    expect(users.map((u) => u.username)).toEqual(["admin"]);
+  });
+
+  it("creates, lists, starts and stops resources; bad input gets a clear error", async () => {
+    const created = await cli.json<Resource>([
+      "resource",
+      "create",
+      "web-1",
+      ...SERVER_FLAGS,
+      ...SIZE_FLAGS,
+      "--label",
+      "env=prod",
+    ]);
+    expect(created).toMatchObject({
+      name: "web-1",
+      kind: "server",
+      status: "provisioning",
+      labels: { env: "prod" },
+      server: { cpu: 2, hostname: "web-1" },
+    });
+    await cli.json<Resource>(["resource", "create", "web-2", ...SERVER_FLAGS, ...SIZE_FLAGS]);
+    const listed = await cli.json<Resource[]>(["resource", "list", "--name-contains", "web-"]);
+    expect(listed.map((r) => r.name)).toEqual(["web-1", "web-2"]);
+    const paged = await cli.json<Resource[]>(["resource", "list", "--page-size", "1", "--desc"]);
+    expect(paged.map((r) => r.name)).toEqual(["web-2", "web-1"]);
+    const table = await cli.run(["resource", "list"]);
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+KIND\s+STATUS/);
+    expect(table.stdout).toMatch(new RegExp(`${created.id}\\s+web-1\\s+server\\s+provisioning`));
+
+    const started = await cli.run(["resource", "start", created.id, "--reason", "go live"]);
+    expect(started.stdout).toBe(`${created.id} running (version 2)\n`);
+    const stopped = await cli.json<Resource>(["resource", "stop", created.id]);
+    expect(stopped.status).toBe("stopped");
+    const updated = await cli.json<Resource>(["resource", "update", created.id, "--cpu", "4"]);
+    expect(updated).toMatchObject({ version: 4, server: { cpu: 4, memoryMib: 2048 } });
+
+    const badCpu = await cli.run([
+      "resource",
+      "create",
+      "x",
+      ...SERVER_FLAGS,
+      ...SIZE_FLAGS,
+      "--cpu",
+      "0",
+    ]);
+    expect(badCpu.code).toBe(1);
+    expect(badCpu.stderr).toBe(
+      "cairn: INVALID_ARGUMENT: resource.spec.cpu must be 1..512, got 0\n",
+    );
+    const notNumber = await cli.run([
+      "resource",
+      "create",
+      "x",
+      ...SERVER_FLAGS,
+      ...SIZE_FLAGS,
+      "--cpu",
+      "two",
+    ]);
+    expect(notNumber.stderr).toMatch(/--cpu must be an integer .*got "two"/);
+    const badKind = await cli.run([
+      "resource",
+      "create",
+      "x",
+      "--kind",
+      "vm",
+      "--region",
+      "eu-west",
+    ]);
+    expect(badKind.stderr).toMatch(/--kind must be one of server\|database, got "vm"/);
+    const missing = await cli.run(["resource", "get", "srv-999999"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^cairn: NOT_FOUND: /);
+    const illegal = await cli.run(["resource", "restart", created.id]);
+    expect(illegal.stderr).toMatch(/^cairn: FAILED_PRECONDITION: .*stopped/i);
+
+    const log = await cli.json<OpLogRecord[]>(["log", "--resource", created.id]);
+    expect(log.map((r) => r.action)).toEqual([
+      "resource.create",
+      "resource.start",
+      "resource.stop",
+      "resource.update",
+      "resource.restart",
+    ]);
+    expect(log.every((r) => r.actor === "admin")).toBe(true);
+    const recent = await cli.run(["log", "--since", "10m", "--limit", "2"]);
+    expect(recent.stdout.split("\n")[0]).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+OUTCOME/);
+    expect(recent.stdout.trim().split("\n")).toHaveLength(4);
+    const badSince = await cli.run(["log", "--since", "yesterday"]);
+    expect(badSince.stderr).toMatch(/--since must be a duration ago/);
+  });
+
+  it("joins members, lists and locates (server and local agree), leaves on SIGTERM", async () => {
+    const joiner = cli.spawn([
+      "member",
+      "join",
+      "web",
+      "n1",
+      "--address",
+      "10.0.0.1:80",
+      "--ttl",
+      "5",
+    ]);
+    let joinerOut = "";
+    joiner.stdout?.on("data", (chunk: Buffer) => {
+      joinerOut += chunk.toString();
+    });
+    const joinerDone = finished(joiner);
+    const detached = await cli.run([
+      "member",
+      "join",
+      "web",
+      "n2",
+      "--address",
+      "10.0.0.2:80",
+      "--weight",
+      "3",
+      "--detach",
+      "--meta",
+      "zone=b",
+    ]);
+    expect(detached.stderr).toBe("");
+    expect(detached.stdout).toMatch(/^joined web as n2 \(lease [0-9a-f]+/);
+    for (let i = 0; i < 200 && !joinerOut.includes("joined web as n1"); i++) await sleep(25);
+    const members = await cli.json<Member[]>(["member", "list", "web"]);
+    expect(members.map((m) => [m.memberId, m.weight])).toEqual([
+      ["n1", 1],
+      ["n2", 3],
+    ]);
+    for (const key of ["alpha", "beta", "gamma", "delta"]) {
+      const server = await cli.json<{ owners: Member[] }>([
+        "member",
+        "locate",
+        "web",
+        key,
+        "--replicas",
+        "2",
+      ]);
+      const local = await cli.json<{ owners: Member[] }>([
+        "member",
+        "locate",
+        "web",
+        key,
+        "--replicas",
+        "2",
+        "--local",
+      ]);
+      expect(local.owners.map((m) => m.memberId)).toEqual(server.owners.map((m) => m.memberId));
+      expect(server.owners).toHaveLength(2);
+    }
+    joiner.kill("SIGTERM");
+    const result = await joinerDone;
+    expect(result.code).toBe(0);
+    expect(joinerOut).toMatch(/left web/);
+    const after = await cli.json<Member[]>(["member", "list", "web"]);
+    expect(after.map((m) => m.memberId)).toEqual(["n2"]);
+    const left = await cli.run(["member", "leave", "web", "n2"]);
+    expect(left.stdout).toBe("n2 left web\n");
+  });
+
+  it("logs out: the token file is gone and commands ask for a login again", async () => {
+    const logout = await cli.run(["user", "logout"]);
+    expect(logout.stdout).toBe("logged out\n");
+    expect(() => statSync(join(cli.configHome, "cairn", "token"))).toThrow();
+    const me = await cli.run(["user", "me"]);
+    expect(me.code).toBe(1);
+    expect(me.stderr).toMatch(/not logged in/);
+    // The etcd commands need no login.
+    expect((await cli.run(["put", "greeting", "hello"])).stdout).toBe("OK\n");
+    expect((await cli.run(["get", "greeting"])).stdout).toBe("greeting\nhello\n");
+  });
+});
