@@ -5,7 +5,13 @@
 // behind the authentication barrier unless the caller asked for serializable.
 import type { Server } from "@grpc/grpc-js";
 import { cairn } from "../../gen/cairn.js";
-import { type LifecycleAction, validateFields, validateSoftware } from "../../state/index.js";
+import {
+  type LifecycleAction,
+  validateFence,
+  validateFields,
+  validatePatch,
+  validateSoftware,
+} from "../../state/index.js";
 import { addTypedService, serverStreamMethod, unaryMethod } from "../../transport/grpc-codec.js";
 import { CairnError } from "../errors.js";
 import { requireGrant } from "./auth.js";
@@ -124,6 +130,7 @@ export class ResourceHandlers {
       fence: fenceFromProto(request.fence),
       patch: patchFromUpdate(request),
     } as const;
+    firstInvalid(validateFence(command.fence) ?? validatePatch(command.patch));
     this.deps.gate.admit("write");
     const result = await this.deps.node.propose(command);
     const { ok } = expectResult(result, "resource-update");
@@ -137,6 +144,7 @@ export class ResourceHandlers {
   ): Promise<ResourceResponse> {
     requireGrant(caller, "resource.write");
     const fence = fenceFromProto(request.fence);
+    firstInvalid(validateFence(fence));
     // DELETED keeps the record, but a delete must still pass a NOSPACE alarm like any delete.
     this.deps.gate.admit(lifecycleAction === "delete" ? "delete" : "write");
     const result = await this.deps.node.propose({
@@ -157,8 +165,8 @@ export class ResourceHandlers {
   ): Promise<ResourceResponse> {
     requireGrant(caller, "resource.write");
     const software = { name: request.name, version: request.version };
-    firstInvalid(validateSoftware(software));
     const fence = fenceFromProto(request.fence);
+    firstInvalid(validateSoftware(software) ?? validateFence(fence));
     this.deps.gate.admit("write");
     const result = await this.deps.node.propose({
       kind: "resource-install",
