@@ -122,6 +122,7 @@ export class Cairn {
         safety: "read",
         endpoint: endpointIndex,
         attemptsMax: 1,
+        requireLeader: false,
         timeoutMs: options.timeoutMs ?? this.invoker.attemptTimeoutMs,
       },
     );

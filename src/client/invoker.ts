@@ -44,6 +44,12 @@ export interface InvokeOptions<Res> extends CallOptions {
   readonly appliedEarlier?: (error: StatusLike) => Res | null;
   /** Fewer attempts than the client's default (1 = no retry). */
   readonly attemptsMax?: number;
+  /**
+   * Default true: a member without a leader fails the call at once ("no
+   * leader", retried elsewhere) instead of waiting out the deadline. False
+   * for calls a leaderless member can answer (its own status, serializable reads).
+   */
+  readonly requireLeader?: boolean;
 }
 
 export interface InvokerOptions {
@@ -174,9 +180,9 @@ export class Invoker {
   }
 
   /** Metadata for every call: the session's bearer token, and fail fast without a leader. */
-  metadata(): Record<string, string> {
+  metadata(requireLeader = true): Record<string, string> {
     const token = this.session.token;
-    const metadata: Record<string, string> = { hasleader: "true" };
+    const metadata: Record<string, string> = requireLeader ? { hasleader: "true" } : {};
     if (token !== null) metadata.authorization = `Bearer ${token}`;
     return metadata;
   }
@@ -217,7 +223,7 @@ export class Invoker {
       try {
         const response = await this.transport.unary(state.endpoint, method, request, {
           deadlineAtMs: Date.now() + attemptMs,
-          metadata: this.metadata(),
+          metadata: this.metadata(options.requireLeader ?? true),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
         if (options.endpoint === undefined) this.preferred = state.endpoint;

@@ -69,7 +69,7 @@ export class KvApi {
     const response = await this.invoker.unary(
       KV_RANGE,
       { key: toBytes(key), serializable: options.serializable ?? false },
-      { ...options, safety: "read" },
+      { ...options, safety: "read", requireLeader: options.serializable !== true },
     );
     const kv = response.kvs[0];
     return kv === undefined ? null : fromProtoKv(kv);
@@ -89,7 +89,7 @@ export class KvApi {
         limit: options.limit ?? 0,
         serializable: options.serializable ?? false,
       },
-      { ...options, safety: "read" },
+      { ...options, safety: "read", requireLeader: options.serializable !== true },
     );
     return response.kvs.map(fromProtoKv);
   }

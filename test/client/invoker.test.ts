@@ -212,6 +212,18 @@ describe("session token", () => {
   });
 });
 
+describe("hasleader", () => {
+  it("asks members to fail fast without a leader, except for status and serializable reads", async () => {
+    const { cairn, transport } = client(({ path }) =>
+      path === "/cairn.v1.Node/Status" ? { name: "n1" } : rangeAnswer,
+    );
+    await cairn.get("k");
+    await cairn.get("k", { serializable: true });
+    await cairn.status(0);
+    expect(transport.calls.map((c) => c.metadata.hasleader ?? null)).toEqual(["true", null, null]);
+  });
+});
+
 describe("status", () => {
   it("asks exactly the endpoint named, once", async () => {
     const { cairn, transport } = client(() => {
