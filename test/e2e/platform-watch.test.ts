@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cairn } from "../../src/gen/cairn.js";
 import { OPLOG_SERVICE } from "../../src/server/platform/oplog.js";
 import { RESOURCES_SERVICE } from "../../src/server/platform/resources.js";
+import { USERS_SERVICE } from "../../src/server/platform/users.js";
 import { TestCluster } from "./harness.js";
 import { Channels, expectStatus, type Session, serverSpec, signUp } from "./platform-helpers.js";
 
@@ -161,6 +162,17 @@ describe("cairn.v1 op log and watches on a 3-member cluster", { timeout: 40_000 
     const mine = (await filtered.next()).records;
     filtered.cancel();
     expect(mine.map((r) => r.action)).toEqual(["resource.create", "resource.start"]);
+  });
+
+  it("ends a watch once its session is logged out", async () => {
+    const watcher = await signUp(channels, "short-lived", { member: 2 });
+    const watch = watcher.stream(OPLOG_SERVICE.Watch, {}, 0);
+    await watch.next();
+    await create("before-logout", {}, 1);
+    expect((await watch.next()).records?.[0]?.action).toBe("resource.create");
+    await watcher.call(USERS_SERVICE.Logout, {}, 1);
+    // The logout's own record is the next response, and the session is gone by then.
+    await expectStatus(watch.next(), status.UNAUTHENTICATED, /logged out/);
   });
 
   it("refuses watches it cannot serve", async () => {

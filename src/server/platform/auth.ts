@@ -71,6 +71,11 @@ export class Authenticator {
     private readonly nowMs: () => number = Date.now,
   ) {}
 
+  /** See sessionAlive: a local check, no barrier. */
+  alive(caller: Caller): boolean {
+    return sessionAlive(this.node, caller, this.nowMs());
+  }
+
   /** The caller of a call that must be authenticated. */
   async authenticate(metadata: Metadata, consistency: Consistency): Promise<Caller> {
     const token = bearerToken(metadata);
@@ -97,6 +102,15 @@ export class Authenticator {
       expiresAtMs: identity.expiresAtMs,
     };
   }
+}
+
+/**
+ * Whether the caller's session still verifies on local state: long-lived
+ * streams check it before each response, so Logout (or expiry) also ends
+ * what a token opened, at the latest when it would next receive data.
+ */
+export function sessionAlive(node: AuthNode, caller: Caller, nowMs: number = Date.now()): boolean {
+  return node.stateMachine.platform.verifySession(caller.tokenHash, nowMs) !== null;
 }
 
 export function isAllowed(caller: Caller, action: Action): boolean {

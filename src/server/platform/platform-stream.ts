@@ -2,12 +2,13 @@
 // methods): authenticate, hand the body an AbortSignal that fires when the
 // client goes away or the member stops, write with backpressure (a slow
 // reader holds the stream, never a growing buffer), and end a failed stream
-// with its status. Open streams are tracked so shutdown can end them.
+// with its status. A stream ends once its caller's session does (checked
+// before each response). Open streams are tracked so shutdown can end them.
 import type { handleServerStreamingCall, ServerWritableStream } from "@grpc/grpc-js";
 import { assert } from "../../util/assert.js";
 import { CairnError, toServiceError } from "../errors.js";
 import { requireLeaderIfAsked } from "../services.js";
-import type { Caller } from "./auth.js";
+import { type Caller, INVALID_TOKEN } from "./auth.js";
 import type { CallDeps } from "./platform-call.js";
 
 /** Streams one member serves at once; past it a new Watch fails with "too many requests". */
@@ -45,9 +46,14 @@ export class PlatformStreams {
   }
 }
 
-function writer<Res>(call: ServerWritableStream<unknown, Res>, signal: AbortSignal) {
+function writer<Res>(
+  call: ServerWritableStream<unknown, Res>,
+  signal: AbortSignal,
+  alive: () => boolean,
+) {
   return (response: Res): Promise<void> => {
     signal.throwIfAborted();
+    if (!alive()) return Promise.reject(new CairnError("UNAUTHENTICATED", INVALID_TOKEN));
     if (call.write(response)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
@@ -87,7 +93,8 @@ export function authedStream<Req, Res>(
         const caller = await deps.auth.authenticate(call.metadata, "linearizable");
         signal.throwIfAborted();
         const fail = (reason: Error): void => controller.abort(reason);
-        await body(call.request, { caller, signal, write: writer(call, signal), fail });
+        const write = writer(call, signal, () => deps.auth.alive(caller));
+        await body(call.request, { caller, signal, write, fail });
         assert(signal.aborted, "a platform stream body returned while its stream was open");
       })
       .catch((error: unknown) => {
