@@ -136,6 +136,7 @@ type ListFlags = FilterFlags & {
   readonly desc?: boolean;
   readonly pageSize: string;
   readonly limit?: string;
+  readonly serializable?: boolean;
 };
 
 function registerCrud(resource: Command, program: Command): void {
@@ -177,6 +178,7 @@ function registerCrud(resource: Command, program: Command): void {
     .option("--desc", "descending order")
     .option("--page-size <n>", "resources per request (1..500)", "100")
     .option("--limit <n>", "stop after this many")
+    .option("--serializable", "read one member's local state: works without a leader, may be stale")
     .action((flags: ListFlags) =>
       withClient(program, "required", async (client, options) => {
         const sortBy = parseChoice<ResourceSortField>("--sort", flags.sort, [
@@ -194,6 +196,7 @@ function registerCrud(resource: Command, program: Command): void {
           sortBy,
           order: flags.desc === true ? "descending" : "ascending",
           pageSize: parseInteger("--page-size", flags.pageSize, 1, 500),
+          serializable: flags.serializable === true,
         });
         for await (const item of pages.items()) {
           if (found.length >= limit) break;

@@ -37,6 +37,8 @@ export interface ListResourcesOptions extends CallOptions {
   readonly order?: SortOrder;
   /** 1..500; unset = the server's default (100). */
   readonly pageSize?: number;
+  /** Read the member's local state: faster, works without a leader, possibly stale. */
+  readonly serializable?: boolean;
 }
 
 export interface ActionOptions extends CallOptions {
@@ -87,12 +89,13 @@ export class ResourcesApi {
       sortBy: options.sortBy === undefined ? 0 : toSortField(options.sortBy),
       order: options.order === undefined ? 0 : toSortOrder(options.order),
       pageSize: options.pageSize ?? 0,
+      serializable: options.serializable ?? false,
     };
     return new PageIterator(async (pageToken): Promise<Page<Resource>> => {
       const response = await this.invoker.unary(
         RESOURCES.List,
         { ...base, pageToken },
-        { ...options, safety: "read" },
+        { ...options, safety: "read", requireLeader: options.serializable !== true },
       );
       return {
         items: response.resources.map(fromResource),

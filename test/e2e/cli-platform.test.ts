@@ -79,6 +79,8 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     const listed = await cli.json<Resource[]>(["resource", "list", "--name-contains", "web-"]);
     expect(listed.map((r) => r.name)).toEqual(["web-1", "web-2"]);
     const paged = await cli.json<Resource[]>(["resource", "list", "--page-size", "1", "--desc"]);
+    // A serializable listing reads one member's state, which may lag: only its shape is certain.
+    expect(Array.isArray(await cli.json(["resource", "list", "--serializable"]))).toBe(true);
     expect(paged.map((r) => r.name)).toEqual(["web-2", "web-1"]);
     const table = await cli.run(["resource", "list"]);
     expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+KIND\s+STATUS/);
@@ -224,5 +226,8 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     // The etcd commands need no login.
     expect((await cli.run(["put", "greeting", "hello"])).stdout).toBe("OK\n");
     expect((await cli.run(["get", "greeting"])).stdout).toBe("greeting\nhello\n");
+    const status = await cli.json<{ name: string; role: string }[]>(["status"]);
+    expect(status.map((s) => s.name).sort()).toEqual(["n1", "n2", "n3"]);
+    expect(status.filter((s) => s.role === "leader")).toHaveLength(1);
   });
 });
