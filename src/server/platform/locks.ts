@@ -108,6 +108,11 @@ export class LockHandlers {
     const { ok } = expectResult(result, "lock-acquire");
     switch (ok.state) {
       case "held":
+        // Cancelled while proposing: nobody would learn of a lease granted for this call.
+        if (context.signal.aborted && request.leaseId === 0) {
+          await this.withdraw(context.caller.username, ok, true);
+          throw context.signal.reason;
+        }
         return this.acquired(ok.name, ok.revision, ok.leaseId, ok.token);
       case "busy":
         return {
@@ -189,6 +194,7 @@ export class LockHandlers {
     const controller = new AbortController();
     const onCallAbort = (): void => controller.abort(callSignal.reason);
     callSignal.addEventListener("abort", onCallAbort, { once: true });
+    if (callSignal.aborted) onCallAbort(); // cancelled while the acquire was being proposed
     const timer =
       request.timeoutMs > 0
         ? setTimeout(() => controller.abort(new CairnError("DEADLINE_EXCEEDED")), request.timeoutMs)

@@ -143,6 +143,26 @@ describe("Locks.Acquire waits", () => {
     expect(node.stateMachine.leases.has((revoked[0] as { leaseId: number }).leaseId)).toBe(false);
   });
 
+  it("gives back what a call cancelled while proposing got", async () => {
+    const node = new FakePlatformNode();
+    const deps = platformDeps(node);
+    const locks = new LockHandlers(deps);
+    const token = await seedUser(node, "alice", []);
+    const controller = new AbortController();
+    controller.abort(new Error("client left"));
+    const gone = await contextFor(deps, token, controller.signal);
+    await expect(locks.acquire(acquire("free"), gone, true)).rejects.toThrow("client left");
+    expect(node.stateMachine.platform.getLock("free")).toBeUndefined();
+    const holder = await locks.acquire(acquire("taken"), await contextFor(deps, token), true);
+    await expect(locks.acquire(acquire("taken"), gone, true)).rejects.toThrow("client left");
+    expect(node.stateMachine.platform.getLock("taken")).toMatchObject({
+      holder: { leaseId: holder.leaseId },
+      waiters: [],
+    });
+    const granted = node.proposals.filter((p) => p.kind === "lease-revoke");
+    expect(granted).toHaveLength(2);
+  });
+
   it("withdraws when the call is cancelled, and keeps a caller's own lease", async () => {
     const node = new FakePlatformNode();
     const deps = platformDeps(node);
