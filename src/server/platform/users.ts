@@ -46,8 +46,7 @@ export const TOKEN_BYTES = 32;
 
 export const WRONG_CREDENTIALS = "wrong username or password";
 
-type Response<M> = M extends { encode(message: infer P): unknown } ? P : never;
-type UserResponse = Response<typeof cairn.v1.UserResponse>;
+type UserResponse = cairn.v1.UserResponse.$Properties;
 
 function firstInvalid(...messages: Array<string | null>): void {
   const message = messages.find((m) => m !== null);
@@ -119,7 +118,7 @@ export class UserHandlers {
     };
   }
 
-  async login(request: cairn.v1.LoginRequest): Promise<Response<typeof cairn.v1.LoginResponse>> {
+  async login(request: cairn.v1.LoginRequest): Promise<cairn.v1.LoginResponse.$Properties> {
     const ttlMs = request.ttlMs === 0 ? SESSION_TTL_DEFAULT_MS : request.ttlMs;
     const { min, max } = SESSION_TTL_MS;
     firstInvalid(
@@ -162,7 +161,7 @@ export class UserHandlers {
   async logout(
     request: cairn.v1.LogoutRequest,
     { caller }: CallContext,
-  ): Promise<Response<typeof cairn.v1.LogoutResponse>> {
+  ): Promise<cairn.v1.LogoutResponse.$Properties> {
     const tokenHash = request.token === "" ? caller.tokenHash : tokenDigest(request.token);
     // Anyone may end their own sessions; ending someone else's needs user.manage.
     const owner = this.platform.sessions.get(tokenHash)?.username ?? caller.username;
@@ -190,7 +189,7 @@ export class UserHandlers {
   async list(
     request: cairn.v1.ListUsersRequest,
     { caller }: CallContext,
-  ): Promise<Response<typeof cairn.v1.ListUsersResponse>> {
+  ): Promise<cairn.v1.ListUsersResponse.$Properties> {
     requireGrant(caller, "user.read");
     const page = orThrow(this.platform.listUsers(pageSize(request.pageSize), request.pageToken));
     return {
@@ -232,7 +231,7 @@ export class UserHandlers {
   async delete(
     request: cairn.v1.DeleteUserRequest,
     { caller }: CallContext,
-  ): Promise<Response<typeof cairn.v1.DeleteUserResponse>> {
+  ): Promise<cairn.v1.DeleteUserResponse.$Properties> {
     requireGrant(caller, "user.manage");
     this.deps.gate.admit("delete");
     const result = await this.deps.node.propose({
