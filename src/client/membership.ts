@@ -27,7 +27,10 @@ export interface JoinOptions extends CallOptions {
   readonly ttlSeconds?: number;
 }
 
-/** One change of a group and its members after it. */
+/**
+ * A change of a group and its members after it. With no changes it is a
+ * snapshot: the watch's first answer, or a fresh List after a reconnect.
+ */
 export interface MembershipUpdate {
   readonly revision: number;
   readonly changes: readonly MembershipChange[];
@@ -67,7 +70,10 @@ export class MemberHandle {
     return this.keepAlive.onLost(listener);
   }
 
-  /** Every later change of the group; the first subscriber starts a watch. */
+  /**
+   * The group's members now (a snapshot, no changes), then on every change;
+   * the first subscriber starts a watch.
+   */
   onChange(listener: (update: MembershipUpdate) => void): () => void {
     this.changeListeners.add(listener);
     if (this.watch === null) this.follow();
@@ -217,9 +223,9 @@ export class MembershipApi {
   }
 
   /**
-   * Every change of the group with the members after it. After a reconnect
-   * the first update is a fresh List (no changes), so nothing missed in the
-   * gap stays missed.
+   * The group's members now (a snapshot), then every change with the members
+   * after it. After a reconnect the first update is a fresh List snapshot, so
+   * nothing missed in the gap stays missed.
    */
   watch(group: string, options: WatchOptions = {}): Watch<MembershipUpdate> {
     return new WatchStream(
@@ -227,17 +233,13 @@ export class MembershipApi {
       {
         method: MEMBERSHIP.Watch,
         request: () => ({ group }),
-        items: (response) =>
-          // An empty answer (a stream's "created" notice) says nothing about the members.
-          response.changes.length === 0 && response.members.length === 0
-            ? []
-            : [
-                {
-                  revision: response.header?.revision ?? 0,
-                  changes: response.changes.map(fromMembershipChange),
-                  members: response.members.map(fromMember),
-                },
-              ],
+        items: (response) => [
+          {
+            revision: response.header?.revision ?? 0,
+            changes: response.changes.map(fromMembershipChange),
+            members: response.members.map(fromMember),
+          },
+        ],
         resync: async () => {
           const listed = await this.list(group);
           return [{ revision: listed.revision, changes: [], members: listed.members }];

@@ -30,6 +30,11 @@ export interface WatchOptions {
 
 /** What a watch call returns: iterate it, and close it when done. */
 export interface Watch<Item> extends AsyncIterable<Item> {
+  /**
+   * Resolves once a server has confirmed the watch (its first response):
+   * changes made after that are delivered. Rejects if it fails or is closed first.
+   */
+  readonly started: Promise<void>;
   close(): void;
 }
 
@@ -52,6 +57,9 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
   private failuresInRow = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly untrack: () => void;
+  readonly started: Promise<void>;
+  private confirm: (() => void) | null = null;
+  private refuse: ((error: unknown) => void) | null = null;
   private readonly queueMax: number;
   private readonly reconnectsMax: number;
   private readonly onAbort = (): void =>
@@ -65,10 +73,17 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
     this.queueMax = options.queueMax ?? WATCH_QUEUE_MAX;
     this.reconnectsMax = options.reconnectsMax ?? WATCH_RECONNECTS_MAX;
     this.endpoint = invoker.preferredEndpoint;
+    this.started = new Promise<void>((resolve, reject) => {
+      this.confirm = resolve;
+      this.refuse = reject;
+    });
+    // Awaiting `started` is optional: its rejection must not count as unhandled.
+    this.started.catch(() => {});
     this.untrack = invoker.track(this);
     if (options.signal?.aborted === true) {
       this.failure = new CairnAbortError(options.signal.reason);
       this.untrack();
+      this.settleStarted(this.failure);
       return;
     }
     options.signal?.addEventListener("abort", this.onAbort, { once: true });
@@ -80,6 +95,7 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
     if (this.closed) return;
     this.closed = true;
     this.stop();
+    this.settleStarted(new CairnAbortError(new Error("the watch was closed")));
     this.settle();
   }
 
@@ -138,6 +154,7 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
   private receive(response: Res): void {
     if (this.closed) return;
     this.failuresInRow = 0;
+    this.settleStarted(null);
     let items: readonly Item[];
     try {
       items = this.spec.items(response);
@@ -206,7 +223,17 @@ export class WatchStream<Req, Res, Item> implements Watch<Item> {
       outcomeUnknown: false,
     });
     this.stop();
+    this.settleStarted(this.failure);
     this.settle();
+  }
+
+  /** Resolves `started` (error null) or rejects it, once. */
+  private settleStarted(error: unknown): void {
+    const [confirm, refuse] = [this.confirm, this.refuse];
+    this.confirm = null;
+    this.refuse = null;
+    if (error === null) confirm?.();
+    else refuse?.(error);
   }
 
   private stop(): void {

@@ -134,6 +134,26 @@ describe("watch streams", () => {
     expect(transport.streams).toHaveLength(4);
   });
 
+  it("reports when the server confirmed the watch, or that it never did", async () => {
+    const { cairn, transport } = setup();
+    const watch = cairn.opLog.watch();
+    let started = false;
+    void watch.started.then(() => {
+      started = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(started).toBe(false);
+    transport.streams[0]?.push({ records: [] }); // the server's confirmation
+    await watch.started;
+    watch.close();
+    const refused = cairn.opLog.watch();
+    transport.streams[1]?.fail(grpcError(status.PERMISSION_DENIED, "needs oplog.read"));
+    await expect(refused.started).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    const closed = cairn.opLog.watch();
+    closed.close();
+    await expect(closed.started).rejects.toThrow(/closed/);
+  });
+
   it("stops on the caller's AbortSignal", async () => {
     const { cairn, transport } = setup();
     const controller = new AbortController();

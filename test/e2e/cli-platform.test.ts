@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Member, OpLogRecord, Resource, User } from "../../src/client/types.js";
+import type { Member, OpLogRecord, Resource, ResourceEvent, User } from "../../src/client/types.js";
 import { CliRunner, finished } from "./cli-run.js";
 import { sleep, TestCluster } from "./harness.js";
 
@@ -86,10 +86,33 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+KIND\s+STATUS/);
     expect(table.stdout).toMatch(new RegExp(`${created.id}\\s+web-1\\s+server\\s+provisioning`));
 
+    // Watch from the next op-log sequence: no race with the watcher's start-up.
+    const [newest] = await cli.json<OpLogRecord[]>(["log", "--limit", "1"]);
+    const since = String((newest?.sequence ?? 0) + 1);
+    const watcher = cli.spawn([
+      "--json",
+      "resource",
+      "watch",
+      "--id",
+      created.id,
+      "--since",
+      since,
+      "--count",
+      "2",
+    ]);
+    const watched = finished(watcher);
     const started = await cli.run(["resource", "start", created.id, "--reason", "go live"]);
     expect(started.stdout).toBe(`${created.id} running (version 2)\n`);
     const stopped = await cli.json<Resource>(["resource", "stop", created.id]);
     expect(stopped.status).toBe("stopped");
+    const events = (await watched).stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as ResourceEvent);
+    expect(events.map((e) => [e.type, e.prev?.status, e.resource.status])).toEqual([
+      ["updated", "provisioning", "running"],
+      ["updated", "running", "stopped"],
+    ]);
     const updated = await cli.json<Resource>(["resource", "update", created.id, "--cpu", "4"]);
     expect(updated).toMatchObject({ version: 4, server: { cpu: 4, memoryMib: 2048 } });
 

@@ -66,7 +66,7 @@ describe("client failover on a 3-member cluster", { timeout: 40_000 }, () => {
     const watching = (async () => {
       for await (const event of watch) events.push(event);
     })();
-    await sleep(300);
+    await watch.started;
     await create(0); // the watch now knows its resume point
     await waitFor(() => events.length === 1);
 

@@ -156,7 +156,7 @@ describe("client library on a 3-member cluster", { timeout: 40_000 }, () => {
         if (events.length === 3) break;
       }
     })();
-    await sleep(300); // let the stream open before the changes
+    await watch.started; // changes from here on are delivered
     const writer = connect(2);
     writer.token = admin.token;
     const resource = await writer.resources.create({
@@ -268,10 +268,12 @@ describe("client library on a 3-member cluster", { timeout: 40_000 }, () => {
     await waitFor(() => view.members.length === 3);
     await agree();
     const changes: string[] = [];
-    handles[0]?.onChange((update) =>
-      changes.push(...update.changes.map((c) => `${c.type}:${c.memberId}`)),
-    );
-    await sleep(300);
+    let snapshots = 0;
+    handles[0]?.onChange((update) => {
+      if (update.changes.length === 0) snapshots++;
+      changes.push(...update.changes.map((c) => `${c.type}:${c.memberId}`));
+    });
+    await waitFor(() => snapshots === 1); // the watch's first answer: it is live
     await handles[1]?.leave();
     await waitFor(() => view.members.length === 2);
     await agree();
