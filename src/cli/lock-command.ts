@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Command } from "commander";
+import type { LockContext } from "../client/with-lock.js";
 import { withClient } from "./context.js";
 import { CliError, parseInteger } from "./parse.js";
 
@@ -31,6 +32,30 @@ function waitForExit(child: ChildProcess, command: string): Promise<number> {
   });
 }
 
+/** Runs the command as the lock's holder; `track` learns of the child so signals reach it. */
+async function runHolding(
+  fence: LockContext,
+  command: readonly [string, ...string[]],
+  track: (child: ChildProcess) => void,
+): Promise<number> {
+  const [file, ...args] = command;
+  const child = spawn(file, args, {
+    stdio: "inherit",
+    env: { ...process.env, CAIRN_LOCK_NAME: fence.lock, CAIRN_LOCK_TOKEN: String(fence.token) },
+  });
+  track(child);
+  const terminate = (): void => {
+    process.stderr.write(`cairn: lost the lock ${fence.lock}; terminating ${file}\n`);
+    child.kill("SIGTERM");
+  };
+  fence.signal.addEventListener("abort", terminate, { once: true });
+  try {
+    return await waitForExit(child, file);
+  } finally {
+    fence.signal.removeEventListener("abort", terminate);
+  }
+}
+
 export function registerLockCommand(program: Command): void {
   program
     .command("lock <name> [command...]")
@@ -43,8 +68,9 @@ export function registerLockCommand(program: Command): void {
     .action((name: string, command: string[], flags: LockFlags) =>
       withClient(program, "required", async (client) => {
         const [file, ...args] = command;
-        if (file === undefined)
+        if (file === undefined) {
           throw new CliError("no command given: cairn lock NAME -- command args…");
+        }
         const ttlSeconds = parseInteger("--ttl", flags.ttl, 1, 86_400);
         const waitMs = parseInteger("--wait-ms", flags.waitMs, 1, 86_400_000);
         const controller = new AbortController();
@@ -59,27 +85,10 @@ export function registerLockCommand(program: Command): void {
         try {
           process.exitCode = await client.lock(
             name,
-            async (fence) => {
-              child = spawn(file, args, {
-                stdio: "inherit",
-                env: {
-                  ...process.env,
-                  CAIRN_LOCK_NAME: fence.lock,
-                  CAIRN_LOCK_TOKEN: String(fence.token),
-                },
-              });
-              const running = child;
-              const terminate = (): void => {
-                process.stderr.write(`cairn: lost the lock ${name}; terminating ${file}\n`);
-                running.kill("SIGTERM");
-              };
-              fence.signal.addEventListener("abort", terminate, { once: true });
-              try {
-                return await waitForExit(running, file);
-              } finally {
-                fence.signal.removeEventListener("abort", terminate);
-              }
-            },
+            (fence) =>
+              runHolding(fence, [file, ...args], (started) => {
+                child = started;
+              }),
             { ttlSeconds, waitMs, signal: controller.signal },
           );
         } finally {

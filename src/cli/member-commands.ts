@@ -52,8 +52,7 @@ function printMembers(options: GlobalOptions, members: readonly Member[], value:
   output(options, value, () => formatTable(HEADERS, members.map(memberRow)));
 }
 
-export function registerMemberCommands(program: Command): void {
-  const member = program.command("member").description("membership groups and key placement");
+function registerJoin(member: Command, program: Command): void {
   member
     .command("join <group> <member-id>")
     .description("join a group and stay joined until Ctrl-C/SIGTERM (then leave)")
@@ -95,6 +94,9 @@ export function registerMemberCommands(program: Command): void {
         if (!options.json) process.stdout.write(`left ${group}\n`);
       }),
     );
+}
+
+function registerQueries(member: Command, program: Command): void {
   member
     .command("leave <group> <member-id>")
     .description("remove a member from a group")
@@ -134,4 +136,10 @@ export function registerMemberCommands(program: Command): void {
         printMembers(options, owners, { key, revision, owners });
       }),
     );
+}
+
+export function registerMemberCommands(program: Command): void {
+  const member = program.command("member").description("membership groups and key placement");
+  registerJoin(member, program);
+  registerQueries(member, program);
 }

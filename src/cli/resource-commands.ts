@@ -139,7 +139,7 @@ type ListFlags = FilterFlags & {
   readonly serializable?: boolean;
 };
 
-function registerCrud(resource: Command, program: Command): void {
+function registerCreate(resource: Command, program: Command): void {
   addSpecFlags(
     resource
       .command("create <name>")
@@ -165,6 +165,9 @@ function registerCrud(resource: Command, program: Command): void {
       printResource(options, created);
     }),
   );
+}
+
+function registerReads(resource: Command, program: Command): void {
   resource
     .command("get <id>")
     .description("one resource")
@@ -205,6 +208,9 @@ function registerCrud(resource: Command, program: Command): void {
         output(options, found, () => formatTable(LIST_HEADERS, found.map(listRow)));
       }),
     );
+}
+
+function registerUpdate(resource: Command, program: Command): void {
   addFenceFlags(
     addSpecFlags(
       resource
@@ -300,7 +306,7 @@ function eventLine(event: ResourceEvent): string {
   return `#${event.sequence} ${event.type} ${r.id} ${r.name} ${from}${r.status} v${r.version}`;
 }
 
-function registerAnalysis(resource: Command, program: Command): void {
+function registerStats(resource: Command, program: Command): void {
   addFilterFlags(
     resource.command("stats").description("counts and totals over matching resources"),
   ).action((flags: FilterFlags) =>
@@ -326,6 +332,9 @@ function registerAnalysis(resource: Command, program: Command): void {
       );
     }),
   );
+}
+
+function registerWatch(resource: Command, program: Command): void {
   addFilterFlags(
     resource.command("watch").description("print changes as they happen (Ctrl-C stops)"),
   )
@@ -373,7 +382,10 @@ export function registerResourceCommands(program: Command): void {
   const resource = program
     .command("resource")
     .description("servers and databases in the inventory");
-  registerCrud(resource, program);
+  registerCreate(resource, program);
+  registerReads(resource, program);
+  registerUpdate(resource, program);
   registerActions(resource, program);
-  registerAnalysis(resource, program);
+  registerStats(resource, program);
+  registerWatch(resource, program);
 }

@@ -48,8 +48,7 @@ interface LoginFlags {
   readonly ttl?: string;
 }
 
-export function registerUserCommands(program: Command): void {
-  const user = program.command("user").description("accounts and sessions");
+function registerRegister(user: Command, program: Command): void {
   user
     .command("register <username>")
     .description("create an account (the first one ever becomes admin)")
@@ -81,6 +80,9 @@ export function registerUserCommands(program: Command): void {
         );
       });
     });
+}
+
+function registerLogin(user: Command, program: Command): void {
   user
     .command("login <username>")
     .description("start a session and save its token for later commands")
@@ -101,6 +103,9 @@ export function registerUserCommands(program: Command): void {
         );
       });
     });
+}
+
+function registerSessionCommands(user: Command, program: Command): void {
   user
     .command("logout")
     .description("end the session and forget the saved token")
@@ -135,4 +140,11 @@ export function registerUserCommands(program: Command): void {
         output(options, users, () => formatTable(USER_HEADERS, users.map(userRow)));
       }),
     );
+}
+
+export function registerUserCommands(program: Command): void {
+  const user = program.command("user").description("accounts and sessions");
+  registerRegister(user, program);
+  registerLogin(user, program);
+  registerSessionCommands(user, program);
 }
