@@ -87,6 +87,9 @@ export class MembershipView {
   }
 
   /** A picker over this group's members that follows its changes. */
+  picker(kind: "least-latency"): LeastLatencyPicker<Member>;
+  picker(kind: "key-hash"): KeyHashPicker<Member>;
+  picker(kind: PickerKind): Picker<Member>;
   picker(kind: PickerKind): Picker<Member> {
     const members = this.pickerMembers();
     const picker = createPicker(kind, members);

@@ -120,6 +120,9 @@ describe("MembershipView", () => {
     });
     await until(() => view.revision === 11);
     expect([picker.pick()?.memberId, picker.pick()?.memberId]).toEqual(["n2", "n2"]);
+    const latency = view.picker("least-latency");
+    expect(await latency.measure(async (member) => member.memberId)).toBe("n2");
+    expect(latency.latencyMs("n2")).toBeGreaterThanOrEqual(0);
     view.close();
   });
 });

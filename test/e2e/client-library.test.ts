@@ -70,6 +70,9 @@ describe("client library on a 3-member cluster", { timeout: 40_000 }, () => {
     expect((await alice.users.get("alice")).roles).toEqual(["operator"]);
     const everyone = await admin.users.list({ pageSize: 1 }).all();
     expect(everyone.map((u) => u.username).sort()).toEqual(["alice", "root"]);
+    await admin.users.register({ username: "temp", password: PASSWORD, email: "t@example.com" });
+    expect(await admin.users.delete("temp")).toEqual({ sessionsRevoked: 0 });
+    await expect(admin.users.get("temp")).rejects.toMatchObject({ code: status.NOT_FOUND });
     await alice.users.logout();
     expect(alice.token).toBeNull();
     await expect(elsewhere.users.me()).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
