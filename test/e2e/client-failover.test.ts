@@ -91,17 +91,31 @@ describe("client failover on a 3-member cluster", { timeout: 40_000 }, () => {
     await waitFor(() => lockToken > 0);
 
     await cluster.kill(victim, "SIGKILL");
-    const ids: string[] = [];
-    for (let i = 1; i <= 10; i++) ids.push((await create(i)).id);
-    expect(ids).toHaveLength(10);
-    for (const id of ids) expect((await client.resources.get(id)).id).toBe(id);
+    // The first write may go out on the dead member's connection before the
+    // client has seen it close: its outcome is then unknown and it must not be
+    // repeated. Once the client has moved off the member, every write lands.
+    const landed: string[] = ["fo-0"];
+    const inDoubt: string[] = [];
+    for (let i = 1; i <= 10; i++) {
+      try {
+        const created = await create(i);
+        expect((await client.resources.get(created.id)).name).toBe(`fo-${i}`);
+        landed.push(`fo-${i}`);
+      } catch (error) {
+        expect(error).toMatchObject({ outcomeUnknown: true });
+        expect(i, "only a write sent before the client noticed the kill may be in doubt").toBe(1);
+        inDoubt.push(`fo-${i}`);
+      }
+    }
+    expect(landed.length).toBeGreaterThanOrEqual(10);
 
-    await waitFor(() => events.length === 11);
-    expect(events.map((e) => e.resource.name)).toEqual(
-      Array.from({ length: 11 }, (_, i) => `fo-${i}`),
-    );
+    await waitFor(() => landed.every((name) => events.some((e) => e.resource.name === name)));
+    await sleep(200); // an in-doubt create that did land would show up too
+    const seen = events.map((e) => e.resource.name);
+    expect(seen.filter((name) => !inDoubt.includes(name))).toEqual(landed);
     const sequences = events.map((e) => e.sequence);
-    expect([...new Set(sequences)]).toEqual(sequences);
+    expect([...sequences].sort((a, b) => a - b)).toEqual(sequences); // in order
+    expect(new Set(sequences).size).toBe(sequences.length); // no repeats across the resume
 
     // Both leases are 3 s; only renewals through the surviving members keep them.
     await sleep(4_500);
