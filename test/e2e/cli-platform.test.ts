@@ -167,6 +167,32 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     const recent = await cli.run(["log", "--since", "10m", "--limit", "2"]);
     expect(recent.stdout.split("\n")[0]).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+OUTCOME/);
     expect(recent.stdout.trim().split("\n")).toHaveLength(4);
+    // --follow prints the newest record, then new ones as they happen.
+    const follower = cli.spawn([
+      "--json",
+      "log",
+      "--limit",
+      "1",
+      "--follow",
+      "--action",
+      "resource.create",
+    ]);
+    let followed = "";
+    follower.stdout?.on("data", (chunk: Buffer) => {
+      followed += chunk.toString();
+    });
+    const followerDone = finished(follower);
+    for (let i = 0; i < 400 && !followed.includes("\n"); i++) await sleep(25);
+    await cli.json<Resource>(["resource", "create", "web-3", ...SERVER_FLAGS, ...SIZE_FLAGS]);
+    for (let i = 0; i < 400 && followed.split("\n").length < 3; i++) await sleep(25);
+    follower.kill("SIGTERM");
+    expect((await followerDone).code).toBe(0);
+    const followedRecords = followed
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as OpLogRecord);
+    expect(followedRecords.map((r) => r.action)).toEqual(["resource.create", "resource.create"]);
+    expect(followedRecords[1]?.after).toMatchObject({ name: "web-3" });
     const badSince = await cli.run(["log", "--since", "yesterday"]);
     expect(badSince.stderr).toMatch(/--since must be a duration ago/);
   });
