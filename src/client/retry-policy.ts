@@ -38,6 +38,14 @@ const NOT_SENT_MARKERS = [
 /** etcd's refusals that happen before a proposal enters the Raft log. */
 const NOT_APPLIED_MESSAGES = new Set(["etcdserver: no leader", "etcdserver: too many requests"]);
 
+/**
+ * grpc-js reports a connection cut under a call as INTERNAL "Received
+ * RST_STREAM with code 2 triggered by internal client error: Session closed…"
+ * (or a stream ended without a status): the transport failed, not the server's
+ * logic, so like a dropped connection the outcome is unknown.
+ */
+const TRANSPORT_CUT = /RST_STREAM|Session closed|Call ended without gRPC status/;
+
 export function classifyFailure(error: unknown): FailureKind {
   if (!isStatusLike(error)) return "final";
   const { code, details } = error;
@@ -51,6 +59,10 @@ export function classifyFailure(error: unknown): FailureKind {
   if (code === GrpcStatus.RESOURCE_EXHAUSTED && NOT_APPLIED_MESSAGES.has(details)) {
     return "not-applied";
   }
+  if (code === GrpcStatus.INTERNAL && TRANSPORT_CUT.test(details)) return "ambiguous";
+  // The caller's own cancellations never get here (they end the call as
+  // aborted), so a CANCELLED status came from the other side or the transport.
+  if (code === GrpcStatus.CANCELLED) return "ambiguous";
   return "final";
 }
 

@@ -41,7 +41,18 @@ describe("classifyFailure", () => {
     [status.ABORTED, "version 3 expected, resource is at 4", "final"],
     [status.UNAUTHENTICATED, "the bearer token is invalid", "final"],
     [status.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded", "final"],
-    [status.CANCELLED, "Call cancelled", "final"],
+    [status.CANCELLED, "Call cancelled", "ambiguous"],
+    [
+      status.INTERNAL,
+      "Received RST_STREAM with code 2 triggered by internal client error: Session closed with error code 2",
+      "ambiguous",
+    ],
+    [
+      status.INTERNAL,
+      "Received RST_STREAM with code 0 (Call ended without gRPC status)",
+      "ambiguous",
+    ],
+    [status.INTERNAL, "apply failed: invariant broken", "final"],
   ];
   it.each(cases)("status %i %j is %s", (code, details, kind) => {
     expect(classifyFailure(grpcError(code, details))).toBe(kind);
