@@ -16,7 +16,8 @@ import { type Watch, type WatchOptions, WatchStream } from "./watch-stream.js";
 export interface JoinInput {
   readonly group: string;
   readonly memberId: string;
-  readonly address?: string;
+  /** Where the member serves (1..256 printable characters), e.g. "10.0.0.1:6379". */
+  readonly address: string;
   /** 1..1000; unset = 1. */
   readonly weight?: number;
   readonly metadata?: Readonly<Record<string, string>>;
@@ -166,7 +167,7 @@ export class MembershipApi {
       {
         group: input.group,
         memberId: input.memberId,
-        address: input.address ?? "",
+        address: input.address,
         weight: input.weight ?? 0,
         metadata: { ...(input.metadata ?? {}) },
         leaseId,
