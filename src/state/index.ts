@@ -18,7 +18,7 @@
 //    random salt; only {salt, hash} is proposed. Login: read the user, scrypt-verify with
 //    timingSafeEqual, draw a random token, propose user-login with the user's version and
 //    tokenDigest(token); return the token once. Verify bearer tokens with
-//    platform.verifySession(tokenDigest(token), Date.now()) on any member.
+//    platform.verifySession(tokenDigest(token), <the handler's wall clock>) on any member.
 //  - lock-acquire / member-join with lease 0: raise ttlSeconds to the lease minimum first.
 //  - Map proto zero values: page_size 0 → 100, weight 0 → 1, replicas 0 → 1, ttl_ms 0 → 24 h.
 //  - Results of kind "platform-error" carry {code, message}; map the code to the gRPC status
