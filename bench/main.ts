@@ -75,6 +75,10 @@ function parse(argv: string[]): Options {
   const target = values.target;
   if (target !== "cairn" && target !== "etcd" && target !== "both")
     fail(`--target must be cairn, etcd or both, got ${target}`);
+  if (workload.cairnOnly === true && target !== "cairn")
+    fail(
+      `${workload.name} uses cairn's platform API (cairn.v1), which etcd does not have; use --target cairn`,
+    );
   if (target === "both" && values.endpoints !== undefined)
     fail("--endpoints names one running cluster; use it with --target cairn or --target etcd");
   const number = (flag: string, raw: string, min: number, max: number): number => {

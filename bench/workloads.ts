@@ -6,6 +6,7 @@ import type { Client } from "@grpc/grpc-js";
 import { KV_PUT, KV_RANGE } from "../src/client/methods.js";
 import { callUnary } from "../src/client/rpc.js";
 import { KV_TXN, LEASE_GRANT, LEASE_REVOKE, LOCK_LOCK, LOCK_UNLOCK } from "./methods.js";
+import { platformLockWorkload, platformWorkload } from "./platform.js";
 import type { RunResult } from "./runner.js";
 import { watchWorkload } from "./watch.js";
 
@@ -37,6 +38,8 @@ export interface MeasureSpec {
 export interface Workload {
   readonly name: string;
   readonly description: string;
+  /** Uses the cairn.v1 platform API, which etcd does not have. */
+  readonly cairnOnly?: boolean;
   /** Runs once before measuring (e.g. to create the keys a read workload reads). */
   prepare?(channel: Client, context: WorkloadContext): Promise<void>;
   operation(context: WorkloadContext): Operation;
@@ -200,8 +203,15 @@ const mixed: Workload = {
 };
 
 export const WORKLOADS: ReadonlyMap<string, Workload> = new Map(
-  [put, getWorkload(false), getWorkload(true), txn, lock, mixed, watchWorkload].map((w) => [
-    w.name,
-    w,
-  ]),
+  [
+    put,
+    getWorkload(false),
+    getWorkload(true),
+    txn,
+    lock,
+    mixed,
+    watchWorkload,
+    { ...platformWorkload(), cairnOnly: true },
+    { ...platformLockWorkload(), cairnOnly: true },
+  ].map((w) => [w.name, w]),
 );
