@@ -92,8 +92,50 @@ async function follow(
   }
 }
 
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** "30d", "12h", "90m" → ms (the server checks 1 minute..10 years). */
+export function parseRetentionAge(raw: string): number {
+  const match = /^(\d+)([mhd])$/.exec(raw.trim());
+  if (match === null) {
+    throw new Error(`--max-age must be a duration such as 30d, 12h or 90m, got "${raw}"`);
+  }
+  return Number(match[1]) * (DURATION_UNITS_MS[match[2] as string] as number);
+}
+
+function registerRetention(log: Command, program: Command): void {
+  log
+    .command("retention")
+    .description(
+      "admins: how many operation-log records to keep, and for how long (defaults 100000, 30d)",
+    )
+    .requiredOption("--max-records <n>", "keep at most n records (100..10000000)")
+    .requiredOption(
+      "--max-age <duration>",
+      "drop records older than this: 30d, 12h, 90m (1m..10 years)",
+    )
+    .action((flags: { maxRecords: string; maxAge: string }) =>
+      withClient(program, "required", async (client, options) => {
+        const maxRecords = parseInteger("--max-records", flags.maxRecords, 100, 10_000_000);
+        const result = await client.opLog.setRetention({
+          maxRecords,
+          maxAgeMs: parseRetentionAge(flags.maxAge),
+        });
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify(result)}\n`
+            : `retention: ${result.maxRecords} records, ${result.maxAgeMs / 3_600_000} h; pruned ${result.pruned}\n`,
+        );
+      }),
+    );
+}
+
 export function registerLogCommand(program: Command): void {
-  program
+  const log = program
     .command("log")
     .description("the operation log: who did what to which resource, and how it went")
     .option("--resource <id>", "only this resource")
@@ -119,4 +161,5 @@ export function registerLogCommand(program: Command): void {
         if (flags.follow === true) await follow(client, options, filter, nextSequence);
       }),
     );
+  registerRetention(log, program);
 }

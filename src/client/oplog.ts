@@ -56,6 +56,26 @@ export class OpLogApi {
     };
   }
 
+  /**
+   * Admins only: keep at most maxRecords records (100..10 000 000) and none
+   * older than maxAgeMs (1 minute..10 years). Setting the same retention twice
+   * changes nothing more, so the call is retried like a read.
+   */
+  async setRetention(
+    retention: { readonly maxRecords: number; readonly maxAgeMs: number },
+    options: CallOptions = {},
+  ): Promise<{ maxRecords: number; maxAgeMs: number; pruned: number }> {
+    const response = await this.invoker.unary(OPLOG.SetRetention, retention, {
+      ...options,
+      safety: "idempotent",
+    });
+    return {
+      maxRecords: response.maxRecords,
+      maxAgeMs: response.maxAgeMs,
+      pruned: response.pruned,
+    };
+  }
+
   watch(options: WatchOpLogOptions = {}): Watch<OpLogRecord> {
     let since = options.sinceSequence ?? 0;
     return new WatchStream(

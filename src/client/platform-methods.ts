@@ -87,6 +87,11 @@ export const RESOURCES = {
 
 export const OPLOG = {
   List: unaryMethod("/cairn.v1.OpLog/List", cairn.v1.ListOpLogRequest, cairn.v1.ListOpLogResponse),
+  SetRetention: unaryMethod(
+    "/cairn.v1.OpLog/SetRetention",
+    cairn.v1.SetRetentionRequest,
+    cairn.v1.SetRetentionResponse,
+  ),
   Watch: serverStreamMethod(
     "/cairn.v1.OpLog/Watch",
     cairn.v1.WatchOpLogRequest,

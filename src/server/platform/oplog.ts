@@ -7,15 +7,20 @@ import { cairn } from "../../gen/cairn.js";
 import type { OpLogRecord } from "../../state/index.js";
 import { addTypedService, serverStreamMethod, unaryMethod } from "../../transport/grpc-codec.js";
 import { requireGrant } from "./auth.js";
-import { currentHeader, type PlatformDeps } from "./deps.js";
+import { currentHeader, header, type PlatformDeps } from "./deps.js";
 import { authedUnary, type CallContext } from "./platform-call.js";
 import { pageSize, recordToProto } from "./platform-codec.js";
-import { invalid, orThrow } from "./platform-errors.js";
+import { expectResult, invalid, orThrow } from "./platform-errors.js";
 import { authedStream, type PlatformStreams, type StreamContext } from "./platform-stream.js";
 import { sortDescending } from "./resource-codec.js";
 
 export const OPLOG_SERVICE = {
   List: unaryMethod("/cairn.v1.OpLog/List", cairn.v1.ListOpLogRequest, cairn.v1.ListOpLogResponse),
+  SetRetention: unaryMethod(
+    "/cairn.v1.OpLog/SetRetention",
+    cairn.v1.SetRetentionRequest,
+    cairn.v1.SetRetentionResponse,
+  ),
   Watch: serverStreamMethod(
     "/cairn.v1.OpLog/Watch",
     cairn.v1.WatchOpLogRequest,
@@ -94,6 +99,28 @@ export class OpLogHandlers {
     };
   }
 
+  /** Retention is replicated: every member prunes the same records in the same apply. */
+  async setRetention(
+    request: cairn.v1.SetRetentionRequest,
+    { caller }: CallContext,
+  ): Promise<cairn.v1.SetRetentionResponse.$Properties> {
+    requireGrant(caller, "oplog.manage");
+    this.deps.gate.admit("delete");
+    const result = await this.deps.node.propose({
+      kind: "oplog-retention",
+      actor: caller.username,
+      maxRecords: request.maxRecords,
+      maxAgeMs: request.maxAgeMs,
+    });
+    const { ok } = expectResult(result, "oplog-retention");
+    return {
+      header: header(this.deps, ok.revision),
+      maxRecords: ok.retention.maxRecords,
+      maxAgeMs: ok.retention.maxAgeMs,
+      pruned: ok.pruned,
+    };
+  }
+
   async watch(
     request: cairn.v1.WatchOpLogRequest,
     context: StreamContext<cairn.v1.WatchOpLogResponse.$Properties>,
@@ -124,6 +151,7 @@ export function registerOpLogService(
   const handlers = new OpLogHandlers(deps);
   addTypedService(server, OPLOG_SERVICE, {
     List: authedUnary(deps, (r, c) => handlers.list(r, c)),
+    SetRetention: authedUnary(deps, (r, c) => handlers.setRetention(r, c)),
     Watch: authedStream(deps, (r, c) => handlers.watch(r, c)),
   });
 }
