@@ -19,6 +19,8 @@ import { GrpcTransport, type Transport } from "./transport.js";
 import { UsersApi } from "./users.js";
 import { type LockContext, type LockOptions, withLock } from "./with-lock.js";
 
+/** Default bound on attempts per call (see the constructor). */
+const ATTEMPTS_DEFAULT = 100;
 export interface ClientOptions {
   /** host:port (or http://host:port) of any members; more give failover. */
   readonly endpoints: readonly string[];
@@ -26,7 +28,7 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** Default budget of one call in ms, retries and backoff included (default 2 × timeoutMs). */
   readonly callTimeoutMs?: number;
-  /** Attempts per call across endpoints (default max(10, 3 × endpoints)). */
+  /** Attempts per call across endpoints (default max(100, 10 × endpoints); the deadline bounds time). */
   readonly attemptsMax?: number;
   readonly backoff?: BackoffOptions;
   /** A bearer token from an earlier login (the CLI keeps one on disk). */
@@ -54,7 +56,11 @@ export class Cairn {
     this.invoker = new Invoker(transport, new Session(options.token ?? null), {
       attemptTimeoutMs,
       callTimeoutMs: options.callTimeoutMs ?? 2 * attemptTimeoutMs,
-      attemptsMax: options.attemptsMax ?? Math.max(10, 3 * transport.endpoints.length),
+      // Like etcd's clientv3 (100 read retries): the call deadline is what
+      // bounds a call; a small attempt count ran out during an election, when
+      // members answer "no leader" fast.
+      attemptsMax:
+        options.attemptsMax ?? Math.max(ATTEMPTS_DEFAULT, 10 * transport.endpoints.length),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     });
     this.kv = new KvApi(this.invoker);

@@ -204,6 +204,25 @@ describe("session token", () => {
     expect(seen).toEqual(["tok-123", null]);
   });
 
+  it("by default keeps retrying a read through an election's worth of fast 'no leader' answers", async () => {
+    // Regression: the default bound was max(10, 3 × endpoints) attempts, which a
+    // loaded cluster's election outlasted; the call deadline must govern instead.
+    let calls = 0;
+    const transport = new FakeTransport(ENDPOINTS, () => {
+      calls++;
+      if (calls <= 15) throw grpcError(status.UNAVAILABLE, "etcdserver: no leader");
+      return rangeAnswer;
+    });
+    const cairn = new Cairn({
+      endpoints: ENDPOINTS,
+      transport,
+      backoff: fastBackoff,
+      timeoutMs: 1_000,
+    });
+    await cairn.get("k");
+    expect(calls).toBe(16);
+  });
+
   it("uses a token given at construction", async () => {
     const transport = new FakeTransport(ENDPOINTS, () => rangeAnswer);
     const cairn = new Cairn({ endpoints: ENDPOINTS, transport, token: "saved" });
