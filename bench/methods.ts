@@ -1,5 +1,5 @@
 // The etcd v3 RPCs the benchmark uses beyond the client library's own
-// (Txn, leases, v3lock), plus a Watch stream, bound to the generated codecs,
+// (src/client/methods.ts: KV, leases): Txn and v3lock, plus a Watch stream, bound to the generated codecs,
 // so the same calls measure cairn and etcd.
 import { type Client, type ClientDuplexStream, Metadata } from "@grpc/grpc-js";
 import { unaryMethod } from "../src/client/rpc.js";
@@ -9,16 +9,6 @@ export const KV_TXN = unaryMethod(
   "/etcdserverpb.KV/Txn",
   etcdserverpb.TxnRequest,
   etcdserverpb.TxnResponse,
-);
-export const LEASE_GRANT = unaryMethod(
-  "/etcdserverpb.Lease/LeaseGrant",
-  etcdserverpb.LeaseGrantRequest,
-  etcdserverpb.LeaseGrantResponse,
-);
-export const LEASE_REVOKE = unaryMethod(
-  "/etcdserverpb.Lease/LeaseRevoke",
-  etcdserverpb.LeaseRevokeRequest,
-  etcdserverpb.LeaseRevokeResponse,
 );
 export const LOCK_LOCK = unaryMethod(
   "/v3lockpb.Lock/Lock",

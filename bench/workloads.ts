@@ -3,9 +3,9 @@
 // random over a fixed key space. `watch` measures event delivery instead and
 // has its own runner (watch.ts).
 import type { Client } from "@grpc/grpc-js";
-import { KV_PUT, KV_RANGE } from "../src/client/methods.js";
+import { KV_PUT, KV_RANGE, LEASE_GRANT, LEASE_REVOKE } from "../src/client/methods.js";
 import { callUnary } from "../src/client/rpc.js";
-import { KV_TXN, LEASE_GRANT, LEASE_REVOKE, LOCK_LOCK, LOCK_UNLOCK } from "./methods.js";
+import { KV_TXN, LOCK_LOCK, LOCK_UNLOCK } from "./methods.js";
 import { platformLockWorkload, platformWorkload } from "./platform.js";
 import type { RunResult } from "./runner.js";
 import { watchWorkload } from "./watch.js";
