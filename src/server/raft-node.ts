@@ -249,7 +249,13 @@ export class RaftNode {
       return Promise.reject(new CairnError("STOPPED"));
     }
     const { id, result } = this.waiters.register();
-    const data = encodeCommand({ ...command, v: 1, id, at: Date.now() } as Command);
+    const data = encodeCommand({
+      ...command,
+      v: 1,
+      id,
+      from: this.options.id,
+      at: Date.now(),
+    } as Command);
     if (data.byteLength > this.options.maxRequestBytes) {
       this.waiters.fail(id, new CairnError("REQUEST_TOO_LARGE"), "too-large");
       return result;
@@ -368,6 +374,7 @@ export class RaftNode {
     const results: Array<[number, ApplyResult]> = [];
     const events: WatchEvent[] = [];
     const platform: PlatformEvent[] = [];
+    let commandsApplied = 0;
     for (const entry of entries) {
       assert(
         entry.index === this.appliedIndexValue + 1,
@@ -377,8 +384,11 @@ export class RaftNode {
       if (entry.kind !== "normal" || entry.data.byteLength === 0) continue;
       const command = decodeCommand(entry.data);
       const applied = this.stateMachine.apply(command);
+      commandsApplied++;
       for (const write of applied.writes) writes.push(write);
-      results.push([command.id, applied.result]);
+      // Request ids are per member: another member's command may carry an id
+      // this member also handed out, and must not answer this member's waiter.
+      if (command.from === this.options.id) results.push([command.id, applied.result]);
       if (applied.events.length > 0) events.push(...applied.events);
       if (applied.platform !== undefined) platform.push(...applied.platform);
     }
@@ -393,8 +403,8 @@ export class RaftNode {
     }
     const metrics = this.options.metrics;
     metrics.appliedIndex.set(this.appliedIndexValue);
-    metrics.proposalsApplied.inc(results.length);
-    metrics.proposalsCommitted.inc(results.length);
+    metrics.proposalsApplied.inc(commandsApplied);
+    metrics.proposalsCommitted.inc(commandsApplied);
     for (const [id, result] of results) this.waiters.resolve(id, result);
     metrics.proposalsPending.set(this.waiters.pending);
     this.reads.onApplied(this.appliedIndexValue);

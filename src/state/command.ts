@@ -1,6 +1,6 @@
 // Replicated commands: versioned records proposed through Raft and applied by
-// every member. `id` is the proposer's request id (it resolves the waiting
-// request), `at` the proposer's wall clock in ms: time enters the state machine
+// every member. `from` and `id` name the proposing member and its request id
+// (together they resolve the waiting request), `at` the proposer's wall clock in ms: time enters the state machine
 // only here, which keeps apply deterministic.
 
 import { Packr } from "msgpackr";
@@ -13,8 +13,14 @@ export const COMMAND_VERSION = 1;
 
 export interface CommandBase {
   readonly v: typeof COMMAND_VERSION;
-  /** Request id chosen by the proposing node; unique across restarts. */
+  /** Request id chosen by the proposing node; unique across its restarts, not across members. */
   readonly id: number;
+  /**
+   * Raft id of the proposing member. Ids are only unique per member, so a
+   * member resolves a waiter only for its own commands. Absent in entries
+   * written before the field existed: those resolve nobody.
+   */
+  readonly from?: number;
   /** Proposer's wall clock, milliseconds since the epoch. */
   readonly at: number;
 }
@@ -174,6 +180,10 @@ export function decodeCommand(bytes: Uint8Array): Command {
   assert(command.v === COMMAND_VERSION, `unsupported command version ${String(command.v)}`);
   assert(typeof command.id === "number", "command id must be a number");
   assert(typeof command.at === "number", "command time must be a number");
+  assert(
+    command.from === undefined || typeof command.from === "number",
+    "command origin must be a number",
+  );
   assert(COMMAND_KINDS.has(command.kind), `unknown command kind ${String(command.kind)}`);
   if (PLATFORM_COMMAND_KINDS.has(command.kind)) {
     assert(
