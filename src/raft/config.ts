@@ -35,7 +35,9 @@ export type ProposeRejectReason =
   /** The leader holds UNCOMMITTED_ENTRIES_MAX entries that no quorum has acknowledged yet. */
   | "too-many-uncommitted"
   /** READ_INDEX_QUEUE_MAX reads are already waiting for confirmation. */
-  | "too-many-reads";
+  | "too-many-reads"
+  /** A configuration change is still being applied, or the new leader has not committed yet. */
+  | "conf-change-pending";
 
 /** ok means accepted locally or forwarded; it is not a promise of commit. */
 export type ProposeResult =

@@ -3,18 +3,23 @@
 // they reached stable storage; they may still be truncated by a newer leader.
 
 import { assert } from "../util/assert.js";
-import type { Entry, LogIndex, Term } from "./types.js";
+import type { Entry, LogIndex, Snapshot, Term } from "./types.js";
 
 /**
  * entries[i] has log position i + offset. Entries in [offset, offsetInProgress)
  * were handed to the shell in a Ready and are being persisted; entries from
  * offsetInProgress on have not been handed out yet.
  * Invariant: offset <= offsetInProgress <= offset + entries.length.
+ * A snapshot received from the leader waits here until the shell installs it;
+ * while it does, entries[0] (if any) directly follows it: offset = index + 1.
  */
 export class UnstableLog {
   entries: Entry[] = [];
   offset: LogIndex;
   offsetInProgress: LogIndex;
+  snapshot: Snapshot | null = null;
+  /** The snapshot was handed to the shell in a Ready and is being installed. */
+  snapshotInProgress = false;
 
   constructor(offset: LogIndex) {
     assert(offset >= 1, `unstable offset ${offset} < 1`);
@@ -22,16 +27,47 @@ export class UnstableLog {
     this.offsetInProgress = offset;
   }
 
-  /** Last index held here, or undefined when empty. */
+  /** First log index after a pending snapshot, or undefined without one. */
+  maybeFirstIndex(): LogIndex | undefined {
+    return this.snapshot === null ? undefined : this.snapshot.meta.index + 1;
+  }
+
+  /** Last index held here (entries, else a pending snapshot), or undefined when empty. */
   maybeLastIndex(): LogIndex | undefined {
-    return this.entries.length === 0 ? undefined : this.offset + this.entries.length - 1;
+    if (this.entries.length > 0) {
+      return this.offset + this.entries.length - 1;
+    }
+    return this.snapshot === null ? undefined : this.snapshot.meta.index;
   }
 
   maybeTerm(index: LogIndex): Term | undefined {
     if (index < this.offset) {
-      return undefined;
+      const meta = this.snapshot?.meta;
+      return meta !== undefined && meta.index === index ? meta.term : undefined;
     }
     return this.entries[index - this.offset]?.term;
+  }
+
+  /** Replaces everything with a snapshot from the leader; the log restarts after it. */
+  restore(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    this.snapshotInProgress = false;
+    this.entries = [];
+    this.offset = snapshot.meta.index + 1;
+    this.offsetInProgress = this.offset;
+  }
+
+  /** The snapshot to hand to the shell, unless there is none or it is already handed out. */
+  nextSnapshot(): Snapshot | null {
+    return this.snapshotInProgress ? null : this.snapshot;
+  }
+
+  /** The shell installed the snapshot at `index` (a newer one may have replaced it meanwhile). */
+  stableSnapTo(index: LogIndex): void {
+    if (this.snapshot !== null && this.snapshot.meta.index === index) {
+      this.snapshot = null;
+      this.snapshotInProgress = false;
+    }
   }
 
   /** Entries not yet handed to the shell. */
@@ -46,6 +82,7 @@ export class UnstableLog {
   /** Marks everything currently held as handed out in a Ready. */
   acceptInProgress(): void {
     this.offsetInProgress = this.offset + this.entries.length;
+    this.snapshotInProgress = this.snapshot !== null;
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   type Entry,
   entrySizeBytes,
   type LogIndex,
+  type Snapshot,
   type Storage,
   StorageCompactedError,
   StorageUnavailableError,
@@ -37,7 +38,7 @@ export class RaftLog {
   }
 
   firstIndex(): LogIndex {
-    return this.storage.firstIndex();
+    return this.unstable.maybeFirstIndex() ?? this.storage.firstIndex();
   }
 
   lastIndex(): LogIndex {
@@ -184,6 +185,38 @@ export class RaftLog {
     }
   }
 
+  /**
+   * Follower: replaces the log with the leader's snapshot, which holds
+   * committed state by definition. The caller checked it is ahead of our commit.
+   */
+  restore(snapshot: Snapshot): void {
+    assert(
+      snapshot.meta.index > this.committed,
+      `snapshot ${snapshot.meta.index} is not ahead of commit ${this.committed}`,
+    );
+    this.unstable.restore(snapshot);
+    this.committed = snapshot.meta.index;
+  }
+
+  /** True while a received snapshot is waiting to be (or being) installed. */
+  hasPendingSnapshot(): boolean {
+    return this.unstable.snapshot !== null;
+  }
+
+  nextUnstableSnapshot(): Snapshot | null {
+    return this.unstable.nextSnapshot();
+  }
+
+  /** The shell installed the snapshot: everything up to it is applied. */
+  snapshotInstalled(snapshot: Snapshot): void {
+    const index = snapshot.meta.index;
+    this.unstable.stableSnapTo(index);
+    if (index > this.applied) {
+      this.applied = index;
+      this.applying = Math.max(this.applying, index);
+    }
+  }
+
   nextUnstableEntries(): readonly Entry[] {
     return this.unstable.nextEntries();
   }
@@ -202,14 +235,15 @@ export class RaftLog {
   }
 
   hasNextCommittedEntries(): boolean {
-    return this.applying < this.maxApplicableIndex();
+    // Entries after a pending snapshot are applied only once it is installed.
+    return !this.hasPendingSnapshot() && this.applying < this.maxApplicableIndex();
   }
 
   /** Committed, durable entries not yet handed out for applying, capped by bytes. */
   nextCommittedEntries(maxBytes: number): Entry[] {
     const lo = this.applying + 1;
     const hi = this.maxApplicableIndex() + 1;
-    if (lo >= hi) {
+    if (lo >= hi || this.hasPendingSnapshot()) {
       return [];
     }
     return this.slice(lo, hi, maxBytes);

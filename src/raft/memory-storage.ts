@@ -121,6 +121,23 @@ export class MemoryStorage implements Storage {
     this.ents.push(dummyEntry(snapshot.meta.index, snapshot.meta.term));
   }
 
+  /**
+   * Records a snapshot point: the state after applying everything up to
+   * `index` (`data` is whatever the shell wants to ship; cairn ships the
+   * state separately and keeps it empty). Compaction is a separate step.
+   */
+  createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Snapshot {
+    if (index <= this.snapshotValue.meta.index) {
+      throw new StorageSnapshotOutOfDateError(
+        `snapshot at ${index} is not newer than ${this.snapshotValue.meta.index}`,
+      );
+    }
+    assert(index <= this.lastIndex(), `snapshot at ${index} beyond last ${this.lastIndex()}`);
+    const snapshot: Snapshot = { meta: { index, term: this.term(index), confState }, data };
+    this.snapshotValue = snapshot;
+    return snapshot;
+  }
+
   /** Discards entries before `index`; the entry at `index` becomes the new dummy. */
   compact(index: LogIndex): void {
     if (index <= this.offset) {

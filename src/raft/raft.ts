@@ -3,17 +3,20 @@
 // passes before role-specific handling (step-leader.ts, step-follower.ts).
 
 import { assert, assertNever } from "../util/assert.js";
+import { type ConfChange, nextConfState } from "./conf-change.js";
 import type { RaftConfig, RaftLogger } from "./config.js";
 import { handleVoteRequest, hup, isTransferContext } from "./election.js";
 import { RaftLog } from "./log.js";
 import { flushReadIndexBroadcast, type PendingRead } from "./read-index.js";
 import { ReadOnlyQueue } from "./read-only.js";
-import { bcastHeartbeat, maybeCommit, onCommitAdvanced } from "./replication.js";
+import { bcastAppend, bcastHeartbeat, maybeCommit, onCommitAdvanced } from "./replication.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
 import { stepLeader } from "./step-leader.js";
 import { ProgressTracker } from "./tracker.js";
 import {
+  type ConfState,
   type Entry,
+  type EntryKind,
   emptyMessage,
   type HardState,
   type LogIndex,
@@ -49,6 +52,12 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /**
+   * Leader only: index of the last configuration change appended; no new one
+   * is accepted until it is applied. A new leader starts at its last index,
+   * which covers any change an earlier leader left unapplied.
+   */
+  pendingConfIndex: LogIndex = 0;
   /** Leader only: the peer we are handing leadership to, or NO_NODE. */
   leadTransferee: NodeId = NO_NODE;
   readOnly = new ReadOnlyQueue();
@@ -72,11 +81,9 @@ export class Raft {
     this.rand = config.rand;
     this.logger = config.logger;
     const { hardState, confState } = config.storage.initialState();
-    this.tracker = new ProgressTracker(confState.voters, config.maxInflightMessages);
-    assert(
-      this.tracker.isVoter(this.id),
-      `node ${this.id} is not among voters ${confState.voters.join(",")} (learners are not supported yet)`,
-    );
+    // A node outside its configuration (joining, or a learner) never campaigns
+    // (see promotable) but follows whichever leader contacts it.
+    this.tracker = new ProgressTracker(confState, config.maxInflightMessages);
     this.log = new RaftLog(config.storage);
     this.loadHardState(hardState);
     if (config.applied > 0) {
@@ -183,23 +190,64 @@ export class Raft {
     assert(self !== undefined, "leader has no progress for itself");
     self.becomeReplicate();
     self.recentActive = true;
+    this.pendingConfIndex = this.log.lastIndex();
     // §5.4.2: entries of earlier terms commit only once an entry of ours does.
-    this.appendEntries([new Uint8Array(0)]);
+    this.appendEntries([{ kind: "normal", data: new Uint8Array(0) }]);
     this.event("became-leader", { term: this.term, leader: this.id, reason });
   }
 
   /** Leader: stamps new entries with our term and the next indexes, appends them. */
-  appendEntries(datas: readonly Uint8Array[]): void {
+  appendEntries(proposals: readonly { kind: EntryKind; data: Uint8Array }[]): void {
     assert(this.role === "leader", "only the leader appends new entries");
     const lastIndex = this.log.lastIndex();
-    const entries: Entry[] = datas.map((data, i) => ({
+    const entries: Entry[] = proposals.map(({ kind, data }, i) => ({
       term: this.term,
       index: lastIndex + 1 + i,
-      kind: "normal",
+      kind,
       data,
     }));
     const newLast = this.log.append(entries);
-    assert(newLast === lastIndex + datas.length, "leader append did not extend the log");
+    assert(newLast === lastIndex + proposals.length, "leader append did not extend the log");
+  }
+
+  /**
+   * Applies a committed configuration change (the shell calls this while
+   * applying the entry). A leader that removed itself steps down at once.
+   */
+  applyConfChange(change: ConfChange): ConfState {
+    const next = nextConfState(this.tracker.confState(), change);
+    const before = new Set(this.tracker.members);
+    this.tracker.setConf(next, this.log.lastIndex());
+    this.event("conf-change-applied", {
+      term: this.term,
+      change: change.type,
+      node: change.nodeId,
+      voters: next.voters,
+      learners: next.learners,
+    });
+    if (this.role !== "leader") {
+      return next;
+    }
+    if (!this.tracker.isVoter(this.id)) {
+      this.becomeFollower(this.term, NO_NODE, "removed from the voters");
+      return next;
+    }
+    for (const id of this.tracker.members) {
+      // A new member gets one check-quorum round before it must have answered.
+      const pr = this.tracker.get(id);
+      if (!before.has(id) && pr !== undefined) pr.recentActive = true;
+    }
+    if (this.leadTransferee !== NO_NODE && !this.tracker.isVoter(this.leadTransferee)) {
+      this.event("leader-transfer-aborted", { term: this.term, to: this.leadTransferee });
+      this.leadTransferee = NO_NODE;
+    }
+    // Fewer voters may mean a smaller quorum that already holds more entries.
+    if (maybeCommit(this)) {
+      onCommitAdvanced(this);
+    } else {
+      bcastAppend(this);
+    }
+    return next;
   }
 
   promotable(): boolean {

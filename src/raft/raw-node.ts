@@ -16,6 +16,7 @@
 // (e.g. while the write is in flight); their effects appear in the next Ready.
 
 import { assert } from "../util/assert.js";
+import type { ConfChange } from "./conf-change.js";
 import {
   COMMITTED_BYTES_PER_READY_MAX,
   type PeerStatus,
@@ -26,8 +27,15 @@ import {
 } from "./config.js";
 import { isAcceptablePeerMessage } from "./message-check.js";
 import { Raft } from "./raft.js";
-import { campaign, propose, readIndex, reportUnreachable, transferLeader } from "./requests.js";
-import type { HardState, Message, NodeId, Ready, SoftState } from "./types.js";
+import {
+  campaign,
+  propose,
+  readIndex,
+  reportSnapshot,
+  reportUnreachable,
+  transferLeader,
+} from "./requests.js";
+import type { ConfState, HardState, Message, NodeId, Ready, SoftState } from "./types.js";
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.leader === b.leader && a.role === b.role;
@@ -62,7 +70,7 @@ export class RawNode {
    * or non-member messages are ignored, as are stale ones.
    */
   step(m: Message): void {
-    if (!isAcceptablePeerMessage(m, this.raft.id, (id) => this.raft.tracker.isVoter(id))) {
+    if (!isAcceptablePeerMessage(m, this.raft.id)) {
       return;
     }
     this.raft.step(m);
@@ -70,7 +78,27 @@ export class RawNode {
 
   /** Appends (leader) or forwards (follower) a proposal. ok is not a promise of commit. */
   propose(data: Uint8Array): ProposeResult {
-    return propose(this.raft, data);
+    return propose(this.raft, data, "normal");
+  }
+
+  /**
+   * Proposes a configuration change; `data` is the shell's encoding of it. The
+   * leader refuses while an earlier change is not yet applied or before it has
+   * committed an entry of its term. The change takes effect when the shell,
+   * applying the committed entry, calls applyConfChange.
+   */
+  proposeConfChange(data: Uint8Array): ProposeResult {
+    return propose(this.raft, data, "conf-change");
+  }
+
+  /** Applies a committed configuration change; returns the configuration now in force. */
+  applyConfChange(change: ConfChange): ConfState {
+    return this.raft.applyConfChange(change);
+  }
+
+  /** The shell finished (ok) or gave up on sending a snapshot to `id`. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    reportSnapshot(this.raft, id, ok);
   }
 
   /** Starts an election now (with pre-vote when configured). */
@@ -109,6 +137,7 @@ export class RawNode {
       r.readStates.length > 0 ||
       (r.role === "leader" && r.readBroadcastPending) ||
       r.log.hasNextUnstableEntries() ||
+      r.log.nextUnstableSnapshot() !== null ||
       r.log.hasNextCommittedEntries()
     );
   }
@@ -120,19 +149,23 @@ export class RawNode {
     const softState = r.softState();
     const hardState = r.hardState();
     const entries = r.log.nextUnstableEntries();
+    const snapshot = r.log.nextUnstableSnapshot();
     const committedEntries = r.log.nextCommittedEntries(COMMITTED_BYTES_PER_READY_MAX);
     const prevHard = this.prevHardState;
     const rd: Ready = {
       softState: sameSoftState(softState, this.prevSoftState) ? null : softState,
       hardState: sameHardState(hardState, prevHard) ? null : hardState,
       entries,
-      snapshot: null,
+      snapshot,
       committedEntries,
       messages: r.msgs,
       readStates: r.readStates,
       // A commit index can be re-learned after a crash; a term, vote or entry cannot.
       mustSync:
-        entries.length > 0 || hardState.term !== prevHard.term || hardState.vote !== prevHard.vote,
+        entries.length > 0 ||
+        snapshot !== null ||
+        hardState.term !== prevHard.term ||
+        hardState.vote !== prevHard.vote,
     };
     this.prevSoftState = softState;
     this.prevHardState = hardState;
@@ -153,6 +186,13 @@ export class RawNode {
     assert(rd === this.outstanding, "advance() must get the Ready returned by ready()");
     this.outstanding = null;
     const r = this.raft;
+    if (rd.snapshot !== null) {
+      assert(
+        r.log.storage.snapshot().meta.index >= rd.snapshot.meta.index,
+        `advance() before Storage installed the snapshot at ${rd.snapshot.meta.index}`,
+      );
+      r.log.snapshotInstalled(rd.snapshot);
+    }
     const lastEntry = rd.entries[rd.entries.length - 1];
     if (lastEntry !== undefined) {
       r.onEntriesStable(lastEntry.index, lastEntry.term);
@@ -167,7 +207,7 @@ export class RawNode {
     const r = this.raft;
     const progress = new Map<NodeId, PeerStatus>();
     if (r.role === "leader") {
-      for (const id of r.tracker.voters) {
+      for (const id of r.tracker.members) {
         const pr = r.tracker.get(id);
         if (id === r.id || pr === undefined) {
           continue;

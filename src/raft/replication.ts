@@ -23,8 +23,7 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty = true): boolean {
   const prevTerm = r.log.term(prevIndex);
   if (prevTerm === undefined) {
     // The entries the follower needs were compacted: only a snapshot can help.
-    r.event("snapshot-needed", { term: r.term, to, next: pr.next, firstIndex: r.log.firstIndex() });
-    return false;
+    return sendSnapshot(r, to, pr);
   }
   // With a full window only an empty MsgApp goes out, so that a follower whose
   // acknowledgements were all lost can still answer and unblock the window.
@@ -42,8 +41,25 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty = true): boolean {
   return true;
 }
 
+/**
+ * Sends the stored snapshot to a follower that needs compacted entries. Only
+ * to peers heard from recently: a snapshot is big, and a dead peer would
+ * just hold the slot. The peer stays paused until the shell reports back.
+ */
+function sendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {
+  if (!pr.recentActive) {
+    return false;
+  }
+  const snapshot = r.log.storage.snapshot();
+  assert(snapshot.meta.index > 0, `log compacted below ${r.log.firstIndex()} without a snapshot`);
+  r.event("snapshot-send", { term: r.term, to, index: snapshot.meta.index, next: pr.next });
+  pr.becomeSnapshot(snapshot.meta.index);
+  r.send({ type: "MsgSnap", to, snapshot });
+  return true;
+}
+
 export function bcastAppend(r: Raft): void {
-  for (const id of r.tracker.voters) {
+  for (const id of r.tracker.members) {
     if (id !== r.id) {
       sendAppend(r, id);
     }
@@ -63,7 +79,7 @@ function sendHeartbeat(r: Raft, to: NodeId, context: Uint8Array): void {
 /** Heartbeats carry the newest pending read position, so they also confirm reads. */
 export function bcastHeartbeat(r: Raft): void {
   const context = r.readOnly.heartbeatContext();
-  for (const id of r.tracker.voters) {
+  for (const id of r.tracker.members) {
     if (id !== r.id) {
       sendHeartbeat(r, id, context);
     }
@@ -98,6 +114,10 @@ export function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
     return;
   }
   if (pr.state === "probe") {
+    pr.becomeReplicate();
+  } else if (pr.state === "snapshot" && pr.match + 1 >= r.log.firstIndex()) {
+    // The follower got the snapshot (or caught up otherwise): entries can follow.
+    pr.becomeProbe();
     pr.becomeReplicate();
   } else if (pr.state === "replicate") {
     pr.inflights.freeLE(m.index);

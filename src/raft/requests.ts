@@ -3,33 +3,44 @@
 // reads to its leader; candidates refuse them (there is no one to forward to).
 
 import { assertNever } from "../util/assert.js";
-import type { ProposeResult } from "./config.js";
+import type { ProposeRejectReason, ProposeResult } from "./config.js";
 import { UNCOMMITTED_ENTRIES_MAX } from "./config.js";
 import { hup } from "./election.js";
 import type { Raft } from "./raft.js";
 import { leaderReadIndex } from "./read-index.js";
 import { bcastAppend } from "./replication.js";
 import { stepLeaderTransfer } from "./step-leader.js";
-import { type Entry, emptyMessage, NO_NODE, type NodeId } from "./types.js";
+import { type Entry, type EntryKind, emptyMessage, NO_NODE, type NodeId } from "./types.js";
 
 export function campaign(r: Raft, reason: string): void {
   hup(r, r.preVote ? "pre-election" : "election", reason);
 }
 
-function proposalEntry(data: Uint8Array): Entry {
-  // The leader stamps term and index when it appends.
-  return { term: 0, index: 0, kind: "normal", data };
+/** A proposal: what a follower forwards and the leader appends. */
+export interface Proposal {
+  readonly kind: EntryKind;
+  readonly data: Uint8Array;
 }
 
-export function propose(r: Raft, data: Uint8Array): ProposeResult {
+function proposalEntry(proposal: Proposal): Entry {
+  // The leader stamps term and index when it appends.
+  return { term: 0, index: 0, kind: proposal.kind, data: proposal.data };
+}
+
+export function propose(r: Raft, data: Uint8Array, kind: EntryKind): ProposeResult {
   switch (r.role) {
-    case "leader":
-      return proposeAsLeader(r, [data]);
+    case "leader": {
+      if (kind === "conf-change") {
+        const refusal = confChangeRefusal(r);
+        if (refusal !== null) return { ok: false, reason: refusal };
+      }
+      return proposeAsLeader(r, [{ kind, data }]);
+    }
     case "follower":
       if (r.lead === NO_NODE) {
         return { ok: false, reason: "no-leader" };
       }
-      r.send({ type: "MsgProp", to: r.lead, entries: [proposalEntry(data)] });
+      r.send({ type: "MsgProp", to: r.lead, entries: [proposalEntry({ kind, data })] });
       return { ok: true };
     case "pre-candidate":
     case "candidate":
@@ -39,14 +50,39 @@ export function propose(r: Raft, data: Uint8Array): ProposeResult {
   }
 }
 
-export function proposeAsLeader(r: Raft, datas: readonly Uint8Array[]): ProposeResult {
+/**
+ * Why the leader must refuse a configuration change now, or null. One change
+ * at a time (the previous one applied), and only after an entry of this term
+ * committed: Ongaro's fix for single-server changes over diverged logs.
+ */
+export function confChangeRefusal(r: Raft): ProposeRejectReason | null {
+  if (r.pendingConfIndex > r.log.applied) return "conf-change-pending";
+  if (!r.committedEntryInCurrentTerm()) return "conf-change-pending";
+  return null;
+}
+
+/**
+ * Leader: appends proposals. A configuration change that must be refused
+ * (forwarded by a follower that could not know) becomes an empty entry, as in
+ * etcd-io/raft, so the batch keeps its shape; its proposer times out.
+ */
+export function proposeAsLeader(r: Raft, proposals: readonly Proposal[]): ProposeResult {
   if (r.leadTransferee !== NO_NODE) {
     return { ok: false, reason: "transferring-leadership" };
   }
   if (r.log.lastIndex() - r.log.committed >= UNCOMMITTED_ENTRIES_MAX) {
     return { ok: false, reason: "too-many-uncommitted" };
   }
-  r.appendEntries(datas);
+  const accepted = proposals.map((proposal, i): Proposal => {
+    if (proposal.kind !== "conf-change") return proposal;
+    if (confChangeRefusal(r) !== null) {
+      r.event("conf-change-refused", { term: r.term, pendingConfIndex: r.pendingConfIndex });
+      return { kind: "normal", data: new Uint8Array(0) };
+    }
+    r.pendingConfIndex = r.log.lastIndex() + 1 + i;
+    return proposal;
+  });
+  r.appendEntries(accepted);
   bcastAppend(r);
   return { ok: true };
 }
@@ -69,6 +105,21 @@ export function transferLeader(r: Raft, target: NodeId): void {
     // As in etcd, `from` names the transferee so the leader knows whom to catch up.
     r.msgs.push(emptyMessage("MsgTransferLeader", target, r.lead, r.term));
   }
+}
+
+/** The shell's outcome of sending a snapshot: either way, probe again from what the peer holds. */
+export function reportSnapshot(r: Raft, id: NodeId, ok: boolean): void {
+  const pr = r.tracker.get(id);
+  if (r.role !== "leader" || pr === undefined || pr.state !== "snapshot") {
+    return;
+  }
+  r.event("snapshot-status", { term: r.term, to: id, ok, pendingSnapshot: pr.pendingSnapshot });
+  if (!ok) {
+    pr.pendingSnapshot = 0; // Nothing was installed: don't assume anything up to it.
+  }
+  pr.becomeProbe();
+  // Wait for the next heartbeat answer before probing (etcd does the same).
+  pr.msgAppFlowPaused = true;
 }
 
 export function reportUnreachable(r: Raft, id: NodeId): void {

@@ -18,6 +18,11 @@ export function stepFollower(r: Raft, m: Message): void {
       r.lead = m.from;
       handleHeartbeat(r, m);
       return;
+    case "MsgSnap":
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      handleSnapshot(r, m);
+      return;
     case "MsgTimeoutNow":
       // The leader hands over: skip pre-vote, we know the leader is gone on purpose.
       hup(r, "transfer", "timeout-now");
@@ -46,6 +51,10 @@ export function stepCandidate(r: Raft, m: Message): void {
     case "MsgHeartbeat":
       r.becomeFollower(m.term, m.from, `leader ${m.from} appeared at term ${m.term}`);
       handleHeartbeat(r, m);
+      return;
+    case "MsgSnap":
+      r.becomeFollower(m.term, m.from, `leader ${m.from} appeared at term ${m.term}`);
+      handleSnapshot(r, m);
       return;
     case "MsgVoteResp":
     case "MsgPreVoteResp":
@@ -82,6 +91,42 @@ function handleAppendEntries(r: Raft, m: Message): void {
     rejectHint: hint.index,
     logTerm: hint.term,
   });
+}
+
+/**
+ * The leader's snapshot replaces our log when it is ahead of everything we
+ * know is committed. The answer (like a MsgAppResp for entries) leaves only
+ * after the Ready carrying the snapshot has been installed.
+ */
+function handleSnapshot(r: Raft, m: Message): void {
+  const snapshot = m.snapshot;
+  if (snapshot === null) {
+    return;
+  }
+  const { index, term, confState } = snapshot.meta;
+  if (index <= r.log.committed) {
+    r.event("snapshot-ignored", { term: r.term, index, committed: r.log.committed });
+    r.send({ type: "MsgAppResp", to: m.from, index: r.log.committed });
+    return;
+  }
+  if (r.log.matchTerm(index, term)) {
+    // We hold the entry the snapshot ends at, so our log agrees up to it:
+    // just commit up to there and keep the rest of the log.
+    r.event("snapshot-fast-forward", { term: r.term, index });
+    r.log.commitTo(index);
+    r.send({ type: "MsgAppResp", to: m.from, index: r.log.committed });
+    return;
+  }
+  if (!confState.voters.includes(r.id) && !confState.learners.includes(r.id)) {
+    // Not meant for a member of that configuration: installing it would
+    // leave us following a configuration that excludes us. Ignore it.
+    r.event("snapshot-excludes-us", { term: r.term, index, voters: confState.voters });
+    return;
+  }
+  r.event("snapshot-restore", { term: r.term, index, snapshotTerm: term });
+  r.log.restore(snapshot);
+  r.tracker.setConf(confState, r.log.lastIndex());
+  r.send({ type: "MsgAppResp", to: m.from, index: r.log.lastIndex() });
 }
 
 function handleHeartbeat(r: Raft, m: Message): void {

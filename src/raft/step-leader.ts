@@ -19,7 +19,7 @@ export function stepLeader(r: Raft, m: Message): void {
       if (m.entries.length > 0) {
         proposeAsLeader(
           r,
-          m.entries.map((entry) => entry.data),
+          m.entries.map((entry) => ({ kind: entry.kind, data: entry.data })),
         );
       }
       return;

@@ -1,34 +1,76 @@
-// The membership as the protocol sees it: the voter set, one Progress per
-// peer (including ourselves) and the votes of the current election. Keyed by
-// NodeId so learners and configuration changes can be added without reshaping.
+// The membership as the protocol sees it: the voter and learner sets, one
+// Progress per member (including ourselves) and the votes of the current
+// election. Learners receive the log but never count towards a quorum.
 
 import { assert } from "../util/assert.js";
 import { Progress } from "./progress.js";
 import { committedIndex, quorumSize, type VoteResult, voteResult } from "./quorum.js";
-import type { LogIndex, NodeId } from "./types.js";
+import type { ConfState, LogIndex, NodeId } from "./types.js";
+
+function sortedIds(ids: readonly NodeId[], what: string): NodeId[] {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  assert(sorted.length === ids.length, `duplicate ${what} ids in ${ids.join(",")}`);
+  for (const id of sorted) {
+    assert(Number.isSafeInteger(id) && id > 0, `${what} id ${id} must be a positive integer`);
+  }
+  return sorted;
+}
 
 export class ProgressTracker {
   /** Sorted ascending so iteration (and thus message order) is deterministic. */
-  readonly voters: readonly NodeId[];
+  voters: readonly NodeId[] = [];
+  learners: readonly NodeId[] = [];
+  /** Voters then learners: everyone the leader replicates to. */
+  members: readonly NodeId[] = [];
   readonly progress = new Map<NodeId, Progress>();
   readonly votes = new Map<NodeId, boolean>();
   readonly maxInflightMessages: number;
 
-  constructor(voters: readonly NodeId[], maxInflightMessages: number) {
-    assert(voters.length > 0, "a cluster needs at least one voter");
-    const sorted = [...new Set(voters)].sort((a, b) => a - b);
-    assert(sorted.length === voters.length, `duplicate voter ids in ${voters.join(",")}`);
-    for (const id of sorted) {
-      assert(Number.isSafeInteger(id) && id > 0, `voter id ${id} must be a positive integer`);
-    }
-    this.voters = sorted;
+  /**
+   * An empty configuration is legal: a member joining an existing cluster
+   * starts knowing nobody and learns the configuration from the leader.
+   */
+  constructor(confState: ConfState, maxInflightMessages: number) {
     this.maxInflightMessages = maxInflightMessages;
-    for (const id of sorted) {
-      this.progress.set(id, new Progress(0, 1, maxInflightMessages));
+    this.setConf(confState, 0);
+  }
+
+  /**
+   * Switches to a new configuration. Progress of members that stay is kept;
+   * new members start probing right after `lastIndex`.
+   */
+  setConf(confState: ConfState, lastIndex: LogIndex): void {
+    const voters = sortedIds(confState.voters, "voter");
+    const learners = sortedIds(confState.learners, "learner");
+    for (const id of learners) {
+      assert(!voters.includes(id), `node ${id} cannot be both voter and learner`);
+    }
+    this.voters = voters;
+    this.learners = learners;
+    this.members = [...voters, ...learners];
+    for (const id of [...this.progress.keys()]) {
+      if (!this.members.includes(id)) this.progress.delete(id);
+    }
+    for (const id of this.members) {
+      if (!this.progress.has(id)) {
+        this.progress.set(id, new Progress(0, lastIndex + 1, this.maxInflightMessages));
+      }
     }
   }
 
+  confState(): ConfState {
+    return { voters: this.voters, learners: this.learners };
+  }
+
   isVoter(id: NodeId): boolean {
+    return this.voters.includes(id);
+  }
+
+  isLearner(id: NodeId): boolean {
+    return this.learners.includes(id);
+  }
+
+  isMember(id: NodeId): boolean {
     return this.progress.has(id);
   }
 
@@ -42,7 +84,7 @@ export class ProgressTracker {
 
   /** Replaces every Progress (a new term starts from scratch). */
   resetProgress(lastIndex: LogIndex, selfId: NodeId, selfMatch: LogIndex): void {
-    for (const id of this.voters) {
+    for (const id of this.members) {
       const pr = new Progress(0, lastIndex + 1, this.maxInflightMessages);
       if (id === selfId) {
         pr.match = selfMatch;

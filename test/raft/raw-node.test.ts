@@ -121,10 +121,10 @@ describe("RawNode network input", () => {
     expect(node.status().role).toBe("follower");
   });
 
-  it("ignores malformed, misaddressed and non-member messages", () => {
+  it("ignores malformed and misaddressed messages", () => {
     const node = new TestNode(1, { hardState: { term: 1, vote: 0, commit: 0 } });
     const bad: Message[] = [
-      msg("MsgApp", 9, 1, 5, { index: 0, logTerm: 0 }), // not a member
+      msg("MsgApp", 0, 1, 5, { index: 0, logTerm: 0 }), // from nobody
       msg("MsgApp", 2, 3, 5, { index: 0, logTerm: 0 }), // not for us
       msg("MsgApp", 1, 1, 5, { index: 0, logTerm: 0 }), // from ourselves
       msg("MsgApp", 2, 1, 5, { index: 0, logTerm: 0, entries: [entry(2, 5)] }), // gap
