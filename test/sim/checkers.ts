@@ -2,7 +2,7 @@
 // every node. Each checker keeps history across calls, so "at most one leader
 // per term" and "committed entries never change" hold over the whole run.
 
-import type { Entry, LogIndex, NodeId, Role, Term } from "../../src/raft/index.js";
+import type { ConfState, Entry, LogIndex, NodeId, Role, Term } from "../../src/raft/index.js";
 
 export interface NodeView {
   readonly id: NodeId;
@@ -18,6 +18,8 @@ export interface NodeView {
   readonly log: readonly Entry[];
   /** The state machine's applied entries in order: applied[k].index === k + 1. */
   readonly applied: readonly Entry[];
+  /** The configuration as of the last applied entry (absent: not tracked). */
+  readonly confState?: ConfState;
 }
 
 export type SafetyProperty =
@@ -25,7 +27,8 @@ export type SafetyProperty =
   | "leader-append-only"
   | "log-matching"
   | "leader-completeness"
-  | "state-machine-safety";
+  | "state-machine-safety"
+  | "configuration-safety";
 
 export class SafetyViolation extends Error {
   override readonly name = "SafetyViolation";
@@ -274,6 +277,33 @@ export class StateMachineSafetyChecker {
   }
 }
 
+/**
+ * Single-member changes are safe only one at a time: a leader appends a
+ * change only once the previous one is applied, so no log may ever hold more
+ * than one change that is not (yet) known committed anywhere. Adjacent
+ * configurations then always share a majority (see allowsDisjointMajorities).
+ */
+export class ConfigurationChecker {
+  constructor(private readonly committed: ReadonlyMap<LogIndex, CommittedEntry>) {}
+
+  check(views: readonly NodeView[]): void {
+    for (const v of views) {
+      const uncommitted = v.log.filter((e) => {
+        if (e.kind !== "conf-change") return false;
+        const known = this.committed.get(e.index);
+        return known === undefined || !sameEntry(known.entry, e);
+      });
+      if (uncommitted.length > 1) {
+        throw new SafetyViolation(
+          "configuration-safety",
+          `node ${v.id} holds ${uncommitted.length} uncommitted configuration changes ` +
+            `(${uncommitted.map(describeEntry).join(", ")})`,
+        );
+      }
+    }
+  }
+}
+
 /** All five properties; call check() after every step of a run. */
 export class SafetyChecker {
   readonly electionSafety = new ElectionSafetyChecker();
@@ -281,6 +311,7 @@ export class SafetyChecker {
   readonly logMatching = new LogMatchingChecker();
   readonly leaderCompleteness = new LeaderCompletenessChecker();
   readonly stateMachineSafety = new StateMachineSafetyChecker(this.leaderCompleteness.committed);
+  readonly configuration = new ConfigurationChecker(this.leaderCompleteness.committed);
   checks = 0;
 
   check(views: readonly NodeView[]): void {
@@ -290,5 +321,6 @@ export class SafetyChecker {
     this.logMatching.check(views);
     this.leaderCompleteness.check(views);
     this.stateMachineSafety.check(views);
+    this.configuration.check(views);
   }
 }

@@ -2,7 +2,9 @@
 // loop is ready() -> persist -> send -> apply -> advance, and a crash can hit
 // between any two steps, losing everything that was not persisted.
 
+import { type ConfChange, ConfChangeError } from "../../src/raft/conf-change.js";
 import {
+  type ConfState,
   type Entry,
   MemoryStorage,
   type Message,
@@ -27,6 +29,12 @@ export interface ClusterOptions {
   readonly heartbeatTicks: number;
   readonly maxInflightMessages?: number;
   readonly maxBytesPerMessage?: number;
+  /** Nodes outside the initial configuration, ids size+1.., for membership changes. */
+  readonly spares?: number;
+  /** A node snapshots after this many newly applied entries (0: never compacts). */
+  readonly snapshotEvery?: number;
+  /** Entries kept below a snapshot point for slow followers. */
+  readonly keepEntries?: number;
   /** Receives a line per notable event; off by default because it is slow. */
   readonly trace?: (line: string) => void;
 }
@@ -53,6 +61,8 @@ export class SimNode {
   slowDiskSteps = 0;
   /** Reads asked on this node: context -> the lowest index a correct answer may have. */
   readonly pendingReads = new Map<string, number>();
+  /** The configuration as of the last applied entry. Lost on crash like the rest of the state. */
+  confState: ConfState = { voters: [], learners: [] };
 
   constructor(
     readonly id: NodeId,
@@ -83,12 +93,29 @@ export class SimCluster {
   readonly acked = new Map<string, number>();
   private maxAckedIndex = 0;
   readsAnswered = 0;
+  readonly stats = { snapshotsInstalled: 0, confChangesApplied: 0 };
 
   constructor(private readonly options: ClusterOptions) {
-    this.ids = Array.from({ length: options.size }, (_, k) => k + 1);
+    const voters = Array.from({ length: options.size }, (_, k) => k + 1);
+    this.ids = Array.from({ length: options.size + (options.spares ?? 0) }, (_, k) => k + 1);
     this.network = new SimNetwork(new SeededRand(options.seed), options.profile);
+    this.network.onLost = (sender, m) => this.onLost(sender, m);
     for (const id of this.ids) {
-      const storage = new MemoryStorage({ confState: { voters: this.ids, learners: [] } });
+      // As etcd bootstraps: the initial configuration is the log's first
+      // entries, committed from the start, so a member that joins later and
+      // replays the log from index 1 learns it. Spares start knowing nobody.
+      const storage = new MemoryStorage();
+      if (voters.includes(id)) {
+        storage.append(
+          voters.map((voter, k) => ({
+            index: k + 1,
+            term: 1,
+            kind: "conf-change" as const,
+            data: encodeConfChange({ type: "add-voter", nodeId: voter }),
+          })),
+        );
+        storage.setHardState({ term: 1, vote: 0, commit: voters.length });
+      }
       const node = new SimNode(id, storage, new SeededRand(options.seed * 7919 + id));
       this.nodes.push(node);
       this.start(node);
@@ -109,7 +136,11 @@ export class SimCluster {
 
   private start(node: SimNode): void {
     node.incarnation += 1;
-    node.applied = [];
+    // The state machine restarts from the durable snapshot and replays the log after it.
+    const snapshot = node.storage.snapshot();
+    node.applied = decodeSnapshotData(snapshot.data);
+    node.confState = snapshot.meta.confState;
+    node.storage.setConfState(snapshot.meta.confState);
     node.pendingReads.clear();
     node.armedCrash = null;
     node.raw = new RawNode({
@@ -117,7 +148,7 @@ export class SimCluster {
       electionTicks: this.options.electionTicks,
       heartbeatTicks: this.options.heartbeatTicks,
       storage: node.storage,
-      applied: 0, // The state machine is rebuilt by replaying the log from index 1.
+      applied: snapshot.meta.index,
       maxBytesPerMessage: this.options.maxBytesPerMessage ?? 64,
       maxInflightMessages: this.options.maxInflightMessages ?? 4,
       preVote: true,
@@ -190,9 +221,16 @@ export class SimCluster {
     if (this.crashesAt(node, "before-persist")) {
       return;
     }
-    if (rd.entries.length > 0) {
+    if (rd.entries.length > 0 || rd.snapshot !== null) {
       // Only writes of entries are interesting: what arrives meanwhile may truncate them.
       this.stepWhileWriting(node, raw);
+    }
+    if (rd.snapshot !== null) {
+      node.storage.applySnapshot(rd.snapshot);
+      node.applied = decodeSnapshotData(rd.snapshot.data);
+      node.confState = rd.snapshot.meta.confState;
+      this.stats.snapshotsInstalled += 1;
+      this.trace(`n${node.id} installed snapshot at ${rd.snapshot.meta.index}`);
     }
     node.storage.append(rd.entries);
     if (rd.hardState !== null) {
@@ -202,16 +240,59 @@ export class SimCluster {
       return;
     }
     for (const m of rd.messages) {
-      this.network.send(node.id, m, this.now);
+      this.network.send(
+        node.id,
+        m.type === "MsgSnap" ? this.withCurrentState(node, m) : m,
+        this.now,
+      );
     }
     if (this.crashesAt(node, "after-send")) {
       return;
     }
-    this.apply(node, rd);
+    this.apply(node, raw, rd);
     if (this.crashesAt(node, "after-apply")) {
       return;
     }
+    this.maybeSnapshot(node);
     raw.advance(rd);
+  }
+
+  /** Records a snapshot of the applied state and compacts the log below it, keeping a tail. */
+  private maybeSnapshot(node: SimNode): void {
+    const every = this.options.snapshotEvery ?? 0;
+    const snapshotIndex = node.storage.snapshot().meta.index;
+    const appliedIndex = node.applied.length;
+    if (every === 0 || appliedIndex - snapshotIndex < every) {
+      return;
+    }
+    node.storage.createSnapshot(appliedIndex, node.confState, encodeSnapshotData(node.applied));
+    const compactTo = appliedIndex - (this.options.keepEntries ?? 0);
+    if (compactTo > node.storage.firstIndex()) {
+      node.storage.compact(compactTo);
+    }
+    this.trace(`n${node.id} snapshot at ${appliedIndex}, log from ${node.storage.firstIndex()}`);
+  }
+
+  /**
+   * As cairn's shell (and etcd's) does, a snapshot goes out as the leader's
+   * current applied state, not the older stored snapshot point: that one may
+   * predate the configuration that added the recipient.
+   */
+  private withCurrentState(node: SimNode, m: Message): Message {
+    const last = node.applied[node.applied.length - 1];
+    if (m.snapshot === null || last === undefined || last.index <= m.snapshot.meta.index) {
+      return m;
+    }
+    const meta = { index: last.index, term: last.term, confState: node.confState };
+    return { ...m, snapshot: { meta, data: encodeSnapshotData(node.applied) } };
+  }
+
+  /** The shell's duty: tell the leader whether a snapshot it sent arrived. */
+  private onLost(sender: NodeId, m: Message): void {
+    if (m.type === "MsgSnap") {
+      const leader = this.nodes[sender - 1];
+      leader?.raw?.reportSnapshot(m.to, false);
+    }
   }
 
   /** Steps messages addressed to the node into it while its write is "in flight". */
@@ -226,6 +307,11 @@ export class SimCluster {
         this.trace(`n${node.id} steps ${taken.message.type} from ${taken.sender} mid-write`);
         this.network.stats.delivered += 1;
         raw.step(taken.message);
+        if (taken.message.type === "MsgSnap") {
+          this.nodes[taken.sender - 1]?.raw?.reportSnapshot(node.id, true);
+        }
+      } else {
+        this.onLost(taken.sender, taken.message);
       }
     }
   }
@@ -235,7 +321,7 @@ export class SimCluster {
     this.node(id).slowDiskSteps = count;
   }
 
-  private apply(node: SimNode, rd: Ready): void {
+  private apply(node: SimNode, raw: RawNode, rd: Ready): void {
     for (const entry of rd.committedEntries) {
       if (entry.index !== node.applied.length + 1) {
         throw new SimulationFailure(
@@ -243,6 +329,10 @@ export class SimCluster {
         );
       }
       node.applied.push(entry);
+      if (entry.kind === "conf-change") {
+        this.applyConfChange(node, raw, entry);
+        continue;
+      }
       const payload = decoder.decode(entry.data);
       if (payload !== "" && this.proposer.get(payload) === node.id && !this.acked.has(payload)) {
         this.acked.set(payload, entry.index);
@@ -266,11 +356,26 @@ export class SimCluster {
     }
   }
 
+  private applyConfChange(node: SimNode, raw: RawNode, entry: Entry): void {
+    const change = decodeConfChange(entry.data);
+    try {
+      node.confState = raw.applyConfChange(change);
+    } catch (error) {
+      if (error instanceof ConfChangeError) {
+        throw new SimulationFailure(`node ${node.id} applied an invalid change: ${error.message}`);
+      }
+      throw error;
+    }
+    this.stats.confChangesApplied += 1;
+    this.trace(`n${node.id} applied ${change.type} ${change.nodeId} at ${entry.index}`);
+  }
+
   // ---- inputs ------------------------------------------------------------------
 
   deliver(m: Message, sender: NodeId): void {
     const target = this.nodes[m.to - 1];
     if (target?.raw == null || !this.network.canDeliver(sender, m.to)) {
+      this.onLost(sender, m);
       return;
     }
     this.network.stats.delivered += 1;
@@ -278,6 +383,10 @@ export class SimCluster {
       this.trace(`n${m.to} <- ${describeMessage(m)}`);
     }
     target.raw.step(m);
+    if (m.type === "MsgSnap") {
+      // The stream finished: the sender's shell reports success.
+      this.nodes[sender - 1]?.raw?.reportSnapshot(m.to, true);
+    }
     this.drive(target);
   }
 
@@ -336,6 +445,31 @@ export class SimCluster {
     this.drive(node);
   }
 
+  /**
+   * Asks the leader for a membership change, checked against its applied
+   * configuration first as the server does. Returns true if it was proposed.
+   */
+  changeMembership(change: ConfChange): boolean {
+    const leader = this.leader();
+    if (leader?.raw == null) {
+      return false;
+    }
+    const { voters, learners } = leader.confState;
+    const isVoter = voters.includes(change.nodeId);
+    const isLearner = learners.includes(change.nodeId);
+    const valid =
+      (change.type === "add-learner" && !isVoter && !isLearner) ||
+      (change.type === "add-voter" && !isVoter) ||
+      (change.type === "remove" && (isLearner || (isVoter && voters.length > 1)));
+    if (!valid) {
+      return false;
+    }
+    const ok = leader.raw.proposeConfChange(encodeConfChange(change)).ok;
+    this.trace(`n${leader.id} proposes ${change.type} ${change.nodeId}: ${ok ? "ok" : "refused"}`);
+    this.drive(leader);
+    return ok;
+  }
+
   campaign(id: NodeId): void {
     const node = this.node(id);
     node.raw?.campaign();
@@ -379,6 +513,9 @@ export class SimCluster {
       const storage = node.storage;
       const hardState = storage.initialState().hardState;
       const status = node.raw?.status();
+      // The compacted prefix lives on in the snapshot, which holds the entries themselves.
+      const prefix = decodeSnapshotData(storage.snapshot().data);
+      const rest = storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Infinity);
       return {
         id: node.id,
         incarnation: node.incarnation,
@@ -386,8 +523,9 @@ export class SimCluster {
         role: status?.role ?? "follower",
         term: status?.term ?? hardState.term,
         commit: hardState.commit,
-        log: storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Infinity),
+        log: [...prefix.slice(0, storage.firstIndex() - 1), ...rest],
         applied: node.applied,
+        confState: node.confState,
       };
     });
   }
@@ -405,4 +543,35 @@ function describeMessage(m: Message): string {
     m.context.byteLength > 0 ? `ctx=${m.context.byteLength}B` : "",
   ].filter((part) => part !== "");
   return `${m.type} from ${m.from} t${m.term} i${m.index}/t${m.logTerm} c${m.commit} ${flags.join(" ")}`;
+}
+
+/** The simulated state machine is the list of applied entries, so a snapshot carries them. */
+function encodeSnapshotData(applied: readonly Entry[]): Uint8Array {
+  const rows = applied.map((e) => [e.index, e.term, e.kind, decoder.decode(e.data)]);
+  return encoder.encode(JSON.stringify(rows));
+}
+
+function decodeSnapshotData(data: Uint8Array): Entry[] {
+  if (data.byteLength === 0) {
+    return [];
+  }
+  const rows = JSON.parse(decoder.decode(data)) as [number, number, Entry["kind"], string][];
+  return rows.map(([index, term, kind, text]) => ({
+    index,
+    term,
+    kind,
+    data: encoder.encode(text),
+  }));
+}
+
+export function encodeConfChange(change: ConfChange): Uint8Array {
+  return encoder.encode(`cc:${change.type}:${change.nodeId}`);
+}
+
+function decodeConfChange(data: Uint8Array): ConfChange {
+  const [tag, type, id] = decoder.decode(data).split(":");
+  if (tag !== "cc" || (type !== "add-voter" && type !== "add-learner" && type !== "remove")) {
+    throw new SimulationFailure(`bad conf change entry ${decoder.decode(data)}`);
+  }
+  return { type, nodeId: Number(id) };
 }

@@ -51,15 +51,20 @@ export class SimNetwork {
     return this.inFlight.length;
   }
 
+  /** Told of every message lost on the way (a shell learns of failed snapshot streams). */
+  onLost: (sender: NodeId, message: Message) => void = () => undefined;
+
   send(sender: NodeId, message: Message, now: number): void {
     this.stats.sent += 1;
     if (this.dropNextCount > 0) {
       this.dropNextCount -= 1;
       this.stats.dropped += 1;
+      this.onLost(sender, message);
       return;
     }
     if (this.rand.chancePermille(this.profile.dropPermille) || this.size >= IN_FLIGHT_MAX) {
       this.stats.dropped += 1;
+      this.onLost(sender, message);
       return;
     }
     this.enqueue(sender, message, now);

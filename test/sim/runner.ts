@@ -14,6 +14,11 @@ import {
 
 export interface SimulationParams {
   readonly size: number;
+  /** Extra nodes that membership ops may add. */
+  readonly spares?: number;
+  /** Snapshot every N applied entries and compact the log (0 or absent: never). */
+  readonly snapshotEvery?: number;
+  readonly keepEntries?: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly trace?: (line: string) => void;
@@ -26,6 +31,8 @@ export interface SimulationOutcome {
   readonly proposalsAcked: number;
   readonly readsAnswered: number;
   readonly messagesSent: number;
+  readonly snapshotsInstalled: number;
+  readonly confChangesApplied: number;
 }
 
 /** Liveness bounds after healing, in multiples of the election timeout. */
@@ -39,6 +46,9 @@ export function runSchedule(schedule: Schedule, params: SimulationParams): Simul
     profile: schedule.profile,
     electionTicks: params.electionTicks,
     heartbeatTicks: params.heartbeatTicks,
+    spares: params.spares ?? 0,
+    snapshotEvery: params.snapshotEvery ?? 0,
+    keepEntries: params.keepEntries ?? 0,
     ...(params.trace ? { trace: params.trace } : {}),
   });
   let ticks = 0;
@@ -55,6 +65,8 @@ export function runSchedule(schedule: Schedule, params: SimulationParams): Simul
     proposalsAcked: cluster.acked.size,
     readsAnswered: cluster.readsAnswered,
     messagesSent: cluster.network.stats.sent,
+    snapshotsInstalled: cluster.stats.snapshotsInstalled,
+    confChangesApplied: cluster.stats.confChangesApplied,
   };
 }
 
@@ -115,6 +127,9 @@ function applyOp(cluster: Cluster, op: Op): number {
       return 0;
     case "transfer":
       cluster.transferLeadership(op.node);
+      return 0;
+    case "membership":
+      cluster.changeMembership({ type: op.change, nodeId: op.node });
       return 0;
     case "slow-disk":
       cluster.slowDisk(target(cluster, op.node), op.count);
@@ -180,23 +195,36 @@ function settle(cluster: Cluster, electionTicks: number): number {
   return ticks;
 }
 
-/** One leader has committed its whole log and every node has applied all of it. */
+/** The nodes in the leader's configuration: those that must converge. */
+function members(cluster: Cluster): Cluster["nodes"] {
+  const leader = cluster.leader();
+  if (leader === undefined) {
+    return [];
+  }
+  const { voters, learners } = leader.confState;
+  return cluster.nodes.filter((n) => voters.includes(n.id) || learners.includes(n.id));
+}
+
+/** One leader has committed its whole log and every member has applied all of it. */
 function converged(cluster: Cluster): boolean {
   const leader = cluster.leader();
   const status = leader?.raw?.status();
   if (status === undefined || status.commit !== status.lastIndex) {
     return false;
   }
-  return cluster.nodes.every((node) => node.up && node.applied.length === status.commit);
+  return members(cluster).every((node) => node.up && node.applied.length === status.commit);
 }
 
 function checkAcknowledged(cluster: Cluster): void {
   const decoder = new TextDecoder();
-  const reference = cluster.nodes[0]?.applied.map((e) => decoder.decode(e.data)) ?? [];
-  for (const node of cluster.nodes) {
+  const leader = cluster.leader();
+  const reference = leader?.applied.map((e) => decoder.decode(e.data)) ?? [];
+  for (const node of members(cluster)) {
     const sequence = node.applied.map((e) => decoder.decode(e.data));
     if (sequence.join(",") !== reference.join(",")) {
-      throw new SimulationFailure(`node ${node.id} applied a different sequence than node 1`);
+      throw new SimulationFailure(
+        `node ${node.id} applied a different sequence than the leader ${leader?.id}`,
+      );
     }
   }
   // A duplicated MsgProp can append a payload twice; the first copy is the one acknowledged.

@@ -38,7 +38,13 @@ export type Op =
   | { readonly kind: "campaign"; readonly node: number }
   /** The node's next Ready write is slow: `count` messages are stepped in while it runs. */
   | { readonly kind: "slow-disk"; readonly node: number; readonly count: number }
-  | { readonly kind: "transfer"; readonly node: number };
+  | { readonly kind: "transfer"; readonly node: number }
+  /** Asks the leader to add (as learner or voter), promote or remove a node. */
+  | {
+      readonly kind: "membership";
+      readonly change: "add-learner" | "add-voter" | "remove";
+      readonly node: number;
+    };
 
 export const TARGET_LEADER = 0;
 export const TARGET_STALE_LEADER = -1;
@@ -51,6 +57,8 @@ export interface Schedule {
 
 export interface ScheduleBounds {
   readonly size: number;
+  /** Nodes outside the initial configuration; > 0 enables membership ops. */
+  readonly spares?: number;
   readonly opsMin: number;
   readonly opsMax: number;
 }
@@ -85,7 +93,26 @@ function partitionArbitrary(size: number): fc.Arbitrary<PartitionShape> {
   );
 }
 
-export function opArbitrary(size: number): fc.Arbitrary<Op> {
+function membershipArbitrary(nodes: number): fc.Arbitrary<Op> {
+  return fc.record({
+    kind: fc.constant("membership" as const),
+    change: fc.constantFrom("add-learner" as const, "add-voter" as const, "remove" as const),
+    node: fc.integer({ min: 1, max: nodes }),
+  });
+}
+
+export function opArbitrary(size: number, spares = 0): fc.Arbitrary<Op> {
+  const base = baseOpArbitrary(size);
+  if (spares === 0) {
+    return base;
+  }
+  return fc.oneof(
+    { weight: 94, arbitrary: base },
+    { weight: 6, arbitrary: membershipArbitrary(size + spares) },
+  );
+}
+
+function baseOpArbitrary(size: number): fc.Arbitrary<Op> {
   const node = fc.integer({ min: 1, max: size });
   // Requests go to the leader half the time: that is where the interesting races are.
   const target = fc.oneof(fc.constant(TARGET_LEADER), fc.constant(TARGET_STALE_LEADER), node);
@@ -144,7 +171,7 @@ export function scheduleArbitrary(bounds: ScheduleBounds): fc.Arbitrary<Schedule
   return fc.record({
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     profile: profileArbitrary(),
-    ops: fc.array(opArbitrary(bounds.size), {
+    ops: fc.array(opArbitrary(bounds.size, bounds.spares ?? 0), {
       minLength: bounds.opsMin,
       maxLength: bounds.opsMax,
       // Use the whole length range: short schedules barely get past the first election.

@@ -1,7 +1,7 @@
 // Generated schedules against 3- and 5-node clusters, with the five safety
 // properties checked after every step and liveness checked after healing.
 // Environment: SIM_SEED (default random, printed in the suite name),
-// SIM_SIZE + SIM_PATH (replay one counterexample; the failure message prints
+// SIM_CASE + SIM_PATH (replay one counterexample; the failure message prints
 // the exact command), SIM_RUNS_FACTOR (multiply runs for a soak).
 
 import fc from "fast-check";
@@ -13,7 +13,7 @@ const SEED = process.env.SIM_SEED
   ? Number(process.env.SIM_SEED)
   : Math.floor(Math.random() * 2 ** 31);
 const PATH = process.env.SIM_PATH;
-const PATH_SIZE = process.env.SIM_SIZE ? Number(process.env.SIM_SIZE) : undefined;
+const PATH_CASE = process.env.SIM_CASE;
 /** Multiplies the number of runs, for soaking: SIM_RUNS_FACTOR=20 npx vitest run test/sim. */
 const RUNS_FACTOR = process.env.SIM_RUNS_FACTOR ? Number(process.env.SIM_RUNS_FACTOR) : 1;
 
@@ -28,6 +28,8 @@ interface Totals {
   checks: number;
   acked: number;
   reads: number;
+  snapshotsInstalled: number;
+  confChangesApplied: number;
 }
 
 function traceOf(schedule: Schedule, params: SimulationParams): string {
@@ -48,22 +50,49 @@ function traceOf(schedule: Schedule, params: SimulationParams): string {
   return lines.join("\n");
 }
 
-function simulate(size: number, numRuns: number, opsMax: number): Totals {
+/** Log compaction and membership changes on top of the basic schedules. */
+interface Extras {
+  readonly spares?: number;
+  readonly snapshotEvery?: number;
+  readonly keepEntries?: number;
+}
+
+function simulate(
+  label: string,
+  size: number,
+  numRuns: number,
+  opsMax: number,
+  extras: Extras = {},
+): Totals {
   const params: SimulationParams = {
     size,
     electionTicks: ELECTION_TICKS,
     heartbeatTicks: HEARTBEAT_TICKS,
+    ...extras,
   };
-  const totals: Totals = { runs: 0, ticks: 0, checks: 0, acked: 0, reads: 0 };
-  const property = fc.property(scheduleArbitrary({ size, opsMin: 60, opsMax }), (schedule) => {
-    const outcome = runSchedule(schedule, params);
-    totals.runs += 1;
-    totals.ticks += outcome.ticks;
-    totals.checks += outcome.checks;
-    totals.acked += outcome.proposalsAcked;
-    totals.reads += outcome.readsAnswered;
-  });
-  const replayPath = PATH !== undefined && PATH_SIZE === size ? { path: PATH } : {};
+  const totals: Totals = {
+    runs: 0,
+    ticks: 0,
+    checks: 0,
+    acked: 0,
+    reads: 0,
+    snapshotsInstalled: 0,
+    confChangesApplied: 0,
+  };
+  const property = fc.property(
+    scheduleArbitrary({ size, spares: extras.spares ?? 0, opsMin: 60, opsMax }),
+    (schedule) => {
+      const outcome = runSchedule(schedule, params);
+      totals.runs += 1;
+      totals.ticks += outcome.ticks;
+      totals.checks += outcome.checks;
+      totals.acked += outcome.proposalsAcked;
+      totals.reads += outcome.readsAnswered;
+      totals.snapshotsInstalled += outcome.snapshotsInstalled;
+      totals.confChangesApplied += outcome.confChangesApplied;
+    },
+  );
+  const replayPath = PATH !== undefined && PATH_CASE === label ? { path: PATH } : {};
   const details = fc.check(property, {
     seed: SEED,
     numRuns: numRuns * RUNS_FACTOR,
@@ -78,9 +107,9 @@ function simulate(size: number, numRuns: number, opsMax: number): Totals {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     throw new Error(
       [
-        `simulation of ${size} nodes failed after ${details.numRuns} runs (${details.numShrinks} shrinks)`,
-        `replay: SIM_SEED=${details.seed} SIM_SIZE=${size} SIM_PATH="${details.counterexamplePath}" ` +
-          `npx vitest run test/sim/simulation.test.ts -t "${size} nodes"`,
+        `simulation ${label} failed after ${details.numRuns} runs (${details.numShrinks} shrinks)`,
+        `replay: SIM_SEED=${details.seed} SIM_CASE=${label} SIM_PATH="${details.counterexamplePath}" ` +
+          `npx vitest run test/sim/simulation.test.ts -t "${label}"`,
         `error: ${message}`,
         `schedule: ${JSON.stringify(counterexample)}`,
         counterexample
@@ -96,8 +125,8 @@ describe(`simulation (SIM_SEED=${SEED})`, () => {
   it(
     "3 nodes: 300 schedules keep Figure 3 safety and converge after healing",
     () => {
-      const totals = simulate(3, 300, 200);
-      expect(totals.runs).toBeGreaterThanOrEqual(PATH_SIZE === 3 ? 1 : 300);
+      const totals = simulate("3 nodes", 3, 300, 200);
+      expect(totals.runs).toBeGreaterThanOrEqual(PATH_CASE === "3 nodes" ? 1 : 300);
       expect(totals.acked).toBeGreaterThan(0);
     },
     120_000 * RUNS_FACTOR,
@@ -106,9 +135,26 @@ describe(`simulation (SIM_SEED=${SEED})`, () => {
   it(
     "5 nodes: 200 schedules keep Figure 3 safety and converge after healing",
     () => {
-      const totals = simulate(5, 200, 200);
-      expect(totals.runs).toBeGreaterThanOrEqual(PATH_SIZE === 5 ? 1 : 200);
+      const totals = simulate("5 nodes", 5, 200, 200);
+      expect(totals.runs).toBeGreaterThanOrEqual(PATH_CASE === "5 nodes" ? 1 : 200);
       expect(totals.acked).toBeGreaterThan(0);
+    },
+    120_000 * RUNS_FACTOR,
+  );
+
+  it(
+    "membership: 3 voters + 2 spares, snapshots every 4 entries: 200 schedules keep safety and converge",
+    () => {
+      const totals = simulate("membership", 3, 200, 200, {
+        spares: 2,
+        snapshotEvery: 4,
+        keepEntries: 2,
+      });
+      expect(totals.runs).toBeGreaterThanOrEqual(PATH_CASE === "membership" ? 1 : 200);
+      expect(totals.acked).toBeGreaterThan(0);
+      // The schedules must actually exercise what this case is for.
+      expect(totals.snapshotsInstalled).toBeGreaterThan(0);
+      expect(totals.confChangesApplied).toBeGreaterThan(0);
     },
     120_000 * RUNS_FACTOR,
   );
