@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { defaultEndpoints } from "../../cluster/ports.js";
 import { describeFailure } from "./context.js";
+import { registerGroupCommands } from "./group-commands.js";
 import { registerKvCommands } from "./kv-commands.js";
 import { registerLockCommand } from "./lock-command.js";
 import { registerLogCommand } from "./log-command.js";
@@ -34,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
   registerResourceCommands(program);
   registerLogCommand(program);
   registerLockCommand(program);
+  registerGroupCommands(program);
   registerMemberCommands(program);
   await program.parseAsync(argv);
 }

@@ -1,145 +1,149 @@
-// `cairn member join|leave|list|locate`: membership groups from the shell.
-// join stays in the foreground keeping the member's lease alive and leaves on
-// Ctrl-C/SIGTERM (or, with --detach, exits and lets the lease run out);
-// locate asks the server, or computes the answer locally with --local.
+// `cairn member list|add|remove|promote|update`: the cluster's Raft
+// membership, as etcdctl member does. A member is named by its hex id or its
+// name. `add` prints the command that starts the new member.
 import type { Command } from "commander";
-import type { Member } from "../client/types.js";
-import { type GlobalOptions, output, withClient } from "./context.js";
-import { CliError, collect, formatTime, parseInteger, parsePairs } from "./parse.js";
+import type { Cairn } from "../client/client.js";
+import type { ClusterMember } from "../client/cluster.js";
+import { output, withClient } from "./context.js";
+import { CliError } from "./parse.js";
 import { formatTable } from "./table.js";
 
-const HEADERS = ["MEMBER", "ADDRESS", "WEIGHT", "LEASE", "JOINED", "METADATA"];
+const HEADERS = ["ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER"];
 
-function memberRow(member: Member): string[] {
+function row(member: ClusterMember): string[] {
   return [
-    member.memberId,
-    member.address || "-",
-    String(member.weight),
-    member.leaseId.toString(16),
-    formatTime(member.joinedAtMs),
-    Object.entries(member.metadata)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(",") || "-",
+    member.id.toString(16),
+    member.name === "" ? "unstarted" : "started",
+    member.name || "-",
+    member.peerUrls.join(",") || "-",
+    member.clientUrls.join(",") || "-",
+    String(member.isLearner),
   ];
 }
 
-interface JoinFlags {
-  readonly address: string;
-  readonly weight?: string;
-  readonly meta: string[];
-  readonly ttl: string;
-  readonly detach?: boolean;
+function table(members: readonly ClusterMember[]): string {
+  return formatTable(HEADERS, members.map(row));
 }
 
-/** Resolves on SIGINT/SIGTERM or when the membership is lost. */
-function untilStopped(lost: AbortSignal): Promise<"signal" | "lost"> {
-  return new Promise((resolve) => {
-    const done = (why: "signal" | "lost"): void => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      lost.removeEventListener("abort", onLost);
-      resolve(why);
-    };
-    const onSignal = (): void => done("signal");
-    const onLost = (): void => done("lost");
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    lost.addEventListener("abort", onLost, { once: true });
-  });
+function asJson(
+  members: readonly ClusterMember[],
+): Array<Omit<ClusterMember, "id"> & { id: string }> {
+  return members.map((m) => ({ ...m, id: m.id.toString(16) }));
 }
 
-function printMembers(options: GlobalOptions, members: readonly Member[], value: unknown): void {
-  output(options, value, () => formatTable(HEADERS, members.map(memberRow)));
+/** A member by hex id or by name. */
+async function resolveMember(client: Cairn, idOrName: string): Promise<ClusterMember> {
+  const members = await client.cluster.list();
+  const byName = members.filter((m) => m.name === idOrName);
+  if (byName.length === 1 && byName[0] !== undefined) return byName[0];
+  if (/^[0-9a-fA-F]+$/.test(idOrName)) {
+    const id = Number.parseInt(idOrName, 16);
+    const byId = members.find((m) => m.id === id);
+    if (byId !== undefined) return byId;
+  }
+  throw new CliError(
+    `no member named or with id "${idOrName}"; members: ${members.map((m) => `${m.name || "-"} (${m.id.toString(16)})`).join(", ")}`,
+  );
 }
 
-function registerJoin(member: Command, program: Command): void {
-  member
-    .command("join <group> <member-id>")
-    .description("join a group and stay joined until Ctrl-C/SIGTERM (then leave)")
-    .requiredOption("--address <host:port>", "where the member serves")
-    .option("--weight <n>", "share of keys, 1..1000 (default 1)")
-    .option("--meta <key=value>", "metadata, repeatable", collect, [])
-    .option("--ttl <seconds>", "lease TTL: how long a crashed member stays listed", "10")
-    .option("--detach", "exit right after joining; the member lasts until its lease expires")
-    .action((group: string, memberId: string, flags: JoinFlags) =>
-      withClient(program, "required", async (client, options) => {
-        const handle = await client.membership.join(
-          {
-            group,
-            memberId,
-            address: flags.address,
-            metadata: parsePairs("--meta", flags.meta),
-            ...(flags.weight === undefined
-              ? {}
-              : { weight: parseInteger("--weight", flags.weight, 1, 1_000) }),
-          },
-          { ttlSeconds: parseInteger("--ttl", flags.ttl, 1, 86_400) },
-        );
-        output(options, { member: handle.member, change: handle.change }, () => {
-          const moved =
-            handle.change === null
-              ? ""
-              : `, ${(handle.change.movedFraction * 100).toFixed(1)}% of keys moved`;
-          return `joined ${group} as ${memberId} (lease ${handle.leaseId.toString(16)}${moved})`;
-        });
-        if (flags.detach === true) {
-          handle.detach();
-          return;
-        }
-        const why = await untilStopped(handle.signal);
-        if (why === "lost") {
-          throw new CliError(`lost membership of ${group}: its lease could not be renewed`);
-        }
-        await handle.leave();
-        if (!options.json) process.stdout.write(`left ${group}\n`);
-      }),
-    );
+function peerUrlList(raw: string): string[] {
+  const urls = raw
+    .split(",")
+    .map((u) => u.trim())
+    .filter((u) => u !== "");
+  if (urls.length === 0)
+    throw new CliError("--peer-urls needs at least one URL, e.g. http://10.0.0.4:2380");
+  return urls;
 }
 
-function registerQueries(member: Command, program: Command): void {
-  member
-    .command("leave <group> <member-id>")
-    .description("remove a member from a group")
-    .action((group: string, memberId: string) =>
-      withClient(program, "required", async (client, options) => {
-        const change = await client.membership.leave(group, memberId);
-        output(options, { change }, () => `${memberId} left ${group}`);
-      }),
-    );
-  member
-    .command("list <group>")
-    .description("the group's members")
-    .action((group: string) =>
-      withClient(program, "required", async (client, options) => {
-        const { members } = await client.membership.list(group);
-        printMembers(options, members, members);
-      }),
-    );
-  member
-    .command("locate <group> <key>")
-    .description("the members that own a key, best first (weighted rendezvous hashing)")
-    .option("--replicas <n>", "how many owners (1..16)", "1")
-    .option("--local", "compute it here from the member list instead of asking the server")
-    .action((group: string, key: string, flags: { replicas: string; local?: boolean }) =>
-      withClient(program, "required", async (client, options) => {
-        const replicas = parseInteger("--replicas", flags.replicas, 1, 16);
-        let owners: Member[];
-        let revision: number;
-        if (flags.local === true) {
-          const view = await client.membership.view(group);
-          owners = view.locate(key, replicas);
-          revision = view.revision;
-          view.close();
-        } else {
-          ({ owners, revision } = await client.membership.locate(group, key, { replicas }));
-        }
-        printMembers(options, owners, { key, revision, owners });
-      }),
-    );
+/** The start command for a member just added, with the membership it must be told. */
+function startHint(name: string, added: ClusterMember, members: readonly ClusterMember[]): string {
+  const host = (url: string) => url.replace(/^https?:\/\//, "");
+  const cluster = members
+    .map(
+      (m) =>
+        `${m.id === added.id ? name : m.name || m.id.toString(16)}=${host(m.peerUrls[0] ?? "")}`,
+    )
+    .join(",");
+  return [
+    `Member ${added.id.toString(16)} added to the cluster${added.isLearner ? " as a learner" : ""}.`,
+    "Start it with:",
+    `  cairn serve --name ${name} --listen-peer ${host(added.peerUrls[0] ?? "")} \\`,
+    `    --initial-cluster ${cluster} --initial-cluster-state existing`,
+  ].join("\n");
 }
 
 export function registerMemberCommands(program: Command): void {
-  const member = program.command("member").description("membership groups and key placement");
-  registerJoin(member, program);
-  registerQueries(member, program);
+  const member = program
+    .command("member")
+    .description("the cluster's Raft members (etcdctl member)");
+  member
+    .command("list")
+    .description("every member: id, name, peer and client URLs, learner or voter")
+    .action(() =>
+      withClient(program, "none", async (client, options) => {
+        const members = await client.cluster.list();
+        output(options, asJson(members), () => table(members));
+      }),
+    );
+  member
+    .command("add <name>")
+    .description("add a member (voter, or --learner); then start it with the printed command")
+    .requiredOption("--peer-urls <urls>", "the new member's peer URL(s), comma-separated")
+    .option("--learner", "add as a non-voting learner (promote it once caught up)", false)
+    .action((name: string, flags: { peerUrls: string; learner: boolean }) =>
+      withClient(program, "none", async (client, options) => {
+        const { member: added, members } = await client.cluster.add(peerUrlList(flags.peerUrls), {
+          learner: flags.learner,
+        });
+        output(options, { member: asJson([added])[0], members: asJson(members) }, () =>
+          startHint(name, added, members),
+        );
+      }),
+    );
+  member
+    .command("remove <member>")
+    .description(
+      "remove a member (by name or hex id); removing the leader hands leadership off first",
+    )
+    .action((idOrName: string) =>
+      withClient(program, "none", async (client, options) => {
+        const target = await resolveMember(client, idOrName);
+        const members = await client.cluster.remove(target.id);
+        output(
+          options,
+          asJson(members),
+          () => `Member ${target.id.toString(16)} removed.\n${table(members)}`,
+        );
+      }),
+    );
+  member
+    .command("promote <member>")
+    .description("make a caught-up learner a voter")
+    .action((idOrName: string) =>
+      withClient(program, "none", async (client, options) => {
+        const target = await resolveMember(client, idOrName);
+        const members = await client.cluster.promote(target.id);
+        output(
+          options,
+          asJson(members),
+          () => `Member ${target.id.toString(16)} promoted.\n${table(members)}`,
+        );
+      }),
+    );
+  member
+    .command("update <member>")
+    .description("change a member's peer URLs")
+    .requiredOption("--peer-urls <urls>", "the member's new peer URL(s), comma-separated")
+    .action((idOrName: string, flags: { peerUrls: string }) =>
+      withClient(program, "none", async (client, options) => {
+        const target = await resolveMember(client, idOrName);
+        const members = await client.cluster.update(target.id, peerUrlList(flags.peerUrls));
+        output(
+          options,
+          asJson(members),
+          () => `Member ${target.id.toString(16)} updated.\n${table(members)}`,
+        );
+      }),
+    );
 }

@@ -4,7 +4,9 @@
 // member; writes only when they provably never reached one (invoker.ts and
 // retry-policy.ts hold the rules). `CairnClient` is the same class under its
 // original name.
+
 import type { cairn } from "../gen/cairn.js";
+import { ClusterApi } from "./cluster.js";
 import type { CallOptions } from "./invoker.js";
 import { Invoker, Session } from "./invoker.js";
 import { type GetOptions, type KeyValue, KvApi, type PutOptions } from "./kv.js";
@@ -42,6 +44,8 @@ export type NodeStatus = cairn.v1.NodeStatusResponse;
 
 export class Cairn {
   readonly kv: KvApi;
+  /** The Raft membership: list, add, promote, update, remove members. */
+  readonly cluster: ClusterApi;
   readonly lease: LeaseApi;
   readonly users: UsersApi;
   readonly resources: ResourcesApi;
@@ -64,6 +68,7 @@ export class Cairn {
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     });
     this.kv = new KvApi(this.invoker);
+    this.cluster = new ClusterApi(this.invoker);
     this.lease = new LeaseApi(this.invoker);
     this.users = new UsersApi(this.invoker);
     this.resources = new ResourcesApi(this.invoker);

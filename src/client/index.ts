@@ -7,6 +7,7 @@ export {
   type KeyValue,
   type NodeStatus,
 } from "./client.js";
+export type { AddMemberOptions, ClusterApi, ClusterMember } from "./cluster.js";
 export {
   CairnAbortError,
   CairnRpcError,

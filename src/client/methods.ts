@@ -49,3 +49,29 @@ export const NODE_STATUS = unaryMethod(
   cairn.v1.NodeStatusRequest,
   cairn.v1.NodeStatusResponse,
 );
+
+export const CLUSTER_MEMBER_LIST = unaryMethod(
+  "/etcdserverpb.Cluster/MemberList",
+  etcdserverpb.MemberListRequest,
+  etcdserverpb.MemberListResponse,
+);
+export const CLUSTER_MEMBER_ADD = unaryMethod(
+  "/etcdserverpb.Cluster/MemberAdd",
+  etcdserverpb.MemberAddRequest,
+  etcdserverpb.MemberAddResponse,
+);
+export const CLUSTER_MEMBER_REMOVE = unaryMethod(
+  "/etcdserverpb.Cluster/MemberRemove",
+  etcdserverpb.MemberRemoveRequest,
+  etcdserverpb.MemberRemoveResponse,
+);
+export const CLUSTER_MEMBER_UPDATE = unaryMethod(
+  "/etcdserverpb.Cluster/MemberUpdate",
+  etcdserverpb.MemberUpdateRequest,
+  etcdserverpb.MemberUpdateResponse,
+);
+export const CLUSTER_MEMBER_PROMOTE = unaryMethod(
+  "/etcdserverpb.Cluster/MemberPromote",
+  etcdserverpb.MemberPromoteRequest,
+  etcdserverpb.MemberPromoteResponse,
+);

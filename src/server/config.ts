@@ -19,9 +19,13 @@ export interface ServeConfig {
   readonly listenMetrics: string;
   readonly initialCluster: readonly PeerSpec[];
   readonly initialClusterToken: string;
+  /** "new": bootstrap a cluster of --initial-cluster; "existing": join one (after MemberAdd). */
+  readonly initialClusterState: "new" | "existing";
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** Log entries kept below a snapshot point for slow followers. */
+  readonly snapshotCatchupEntries: number;
   readonly maxRequestBytes: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
@@ -72,9 +76,19 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
     default: "cairn-cluster",
     help: "distinguishes clusters",
   },
+  "initial-cluster-state": {
+    type: "string",
+    default: "new",
+    help: "new: start a new cluster; existing: join a running one (add the member first)",
+  },
   "heartbeat-interval": { type: "string", default: "100", help: "heartbeat interval in ms" },
   "election-timeout": { type: "string", default: "1000", help: "election timeout in ms" },
   "snapshot-count": { type: "string", default: "10000", help: "applied entries between snapshots" },
+  "snapshot-catchup-entries": {
+    type: "string",
+    default: "5000",
+    help: "log entries kept after a snapshot for slow followers",
+  },
   "max-request-bytes": {
     type: "string",
     default: String(1.5 * 1024 * 1024),
@@ -219,12 +233,19 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     listenMetrics: parseAddress("listen-metrics", get("listen-metrics") as string),
     initialCluster,
     initialClusterToken: get("initial-cluster-token") as string,
+    initialClusterState: parseClusterState(get("initial-cluster-state") as string),
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parseIntegerFlag(
       "snapshot-count",
       get("snapshot-count") as string,
       1,
+      100_000_000,
+    ),
+    snapshotCatchupEntries: parseIntegerFlag(
+      "snapshot-catchup-entries",
+      get("snapshot-catchup-entries") as string,
+      0,
       100_000_000,
     ),
     maxRequestBytes: parseIntegerFlag(
@@ -254,6 +275,13 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     ),
     adminPassword: parseAdminPassword(get("admin-password")),
   };
+}
+
+function parseClusterState(raw: string): "new" | "existing" {
+  if (raw !== "new" && raw !== "existing") {
+    throw new ConfigError(`--initial-cluster-state must be new or existing, got "${raw}"`);
+  }
+  return raw;
 }
 
 /** Checked like a Register password, so a bad one stops the member at start, not at bootstrap. */

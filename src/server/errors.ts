@@ -58,6 +58,38 @@ export const ERRORS = {
   CORRUPT: { status: GrpcStatus.DATA_LOSS, message: "etcdserver: corrupt cluster" },
   NOT_LEADER: { status: GrpcStatus.FAILED_PRECONDITION, message: "etcdserver: not leader" },
   MEMBER_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, message: "etcdserver: member not found" },
+  MEMBER_ID_EXISTS: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: member ID already exist",
+  },
+  PEER_URL_EXISTS: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: Peer URLs already exists",
+  },
+  MEMBER_NOT_LEARNER: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: can only promote a learner member",
+  },
+  LEARNER_NOT_READY: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: can only promote a learner member which is in sync with leader",
+  },
+  TOO_MANY_LEARNERS: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: too many learner members in cluster",
+  },
+  NOT_ENOUGH_STARTED_MEMBERS: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: re-configuration failed due to not enough started members",
+  },
+  CONF_CHANGE_PENDING: {
+    status: GrpcStatus.UNAVAILABLE,
+    message: "etcdserver: a membership change is still in progress; retry",
+  },
+  MEMBER_REMOVED: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: the member has been permanently removed from the cluster",
+  },
   PERMISSION_DENIED: {
     status: GrpcStatus.PERMISSION_DENIED,
     message: "etcdserver: permission denied",
@@ -99,10 +131,24 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
   if (error instanceof CairnError) {
     return { code: error.grpcStatus, details: error.message, metadata: new Metadata() };
   }
+  if (error instanceof ForwardedError) {
+    return { code: error.code, details: error.details, metadata: new Metadata() };
+  }
   const message = error instanceof Error ? error.message : String(error);
   return {
     code: GrpcStatus.INTERNAL,
     details: `internal error: ${message}`,
     metadata: new Metadata(),
   };
+}
+
+/** The leader's answer to a request this member forwarded to it, passed on unchanged. */
+export class ForwardedError extends Error {
+  override readonly name = "ForwardedError";
+  constructor(
+    readonly code: GrpcStatus,
+    readonly details: string,
+  ) {
+    super(details);
+  }
 }

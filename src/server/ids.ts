@@ -22,3 +22,12 @@ export function clusterId(memberNames: readonly string[], clusterToken: string):
 export function formatId(id: number): string {
   return id.toString(16);
 }
+
+/**
+ * An id for a member added at runtime (MemberAdd names no member, only its
+ * peer URLs, as in etcd): unique per request, chosen once by the member that
+ * handles it and replicated in the entry.
+ */
+export function addedMemberId(peerUrl: string, clusterToken: string, nowMs: number): number {
+  return hashToId(`added\0${clusterToken}\0${peerUrl}\0${nowMs}`);
+}

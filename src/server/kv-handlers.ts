@@ -46,6 +46,12 @@ export function throwApplyError(result: ApplyResult | { kind: "error"; code: str
       throw new CairnError("TOO_MANY_OPS");
     case "lease-exists":
       throw new CairnError("LEASE_EXISTS");
+    case "member-not-found":
+      throw new CairnError("MEMBER_NOT_FOUND");
+    case "member-exists":
+      throw new CairnError("MEMBER_ID_EXISTS");
+    case "member-not-learner":
+      throw new CairnError("MEMBER_NOT_LEARNER");
     case "lease-not-expired":
       // Only the expiry driver's conditional revokes fail this way; no client sees it.
       throw new CairnError("INVALID_ARGUMENT", "lease was renewed before its expiry revoke");

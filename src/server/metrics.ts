@@ -32,6 +32,9 @@ export class NodeMetrics {
   readonly proposalsApplied: Counter;
   readonly proposalsPending: Gauge;
   readonly proposalsFailed: Counter;
+  readonly snapshots: Counter;
+  readonly snapshotsSent: Counter;
+  readonly snapshotsInstalled: Counter;
   readonly walFsyncSeconds: Histogram;
   readonly peerRoundTripSeconds: Gauge;
   readonly peerLastContactSeconds: Gauge;
@@ -87,6 +90,22 @@ export class NodeMetrics {
       name: "cairn_server_proposals_failed_total",
       help: "local proposals that failed (no leader, timeout, dropped)",
       labelNames: ["reason"],
+      registers,
+    });
+    this.snapshots = new Counter({
+      name: "cairn_server_snapshots_total",
+      help: "snapshot points recorded (each followed by log compaction)",
+      registers,
+    });
+    this.snapshotsSent = new Counter({
+      name: "cairn_server_snapshots_sent_total",
+      help: "state snapshots streamed to followers, by outcome",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.snapshotsInstalled = new Counter({
+      name: "cairn_server_snapshots_installed_total",
+      help: "state snapshots received from the leader and installed",
       registers,
     });
     this.walFsyncSeconds = new Histogram({

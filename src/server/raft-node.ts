@@ -10,14 +10,34 @@
 //  4. Waiters resolve after apply; then advance().
 import { randomInt } from "node:crypto";
 import { MemoryStorage, RawNode } from "../raft/index.js";
-import type { Entry, Message, NodeId, Ready, SoftState } from "../raft/types.js";
+import type {
+  ConfState,
+  Entry,
+  EntryKind,
+  Message,
+  NodeId,
+  Ready,
+  Snapshot,
+  SnapshotMeta,
+  SoftState,
+} from "../raft/types.js";
+import type { ClusterMember } from "../state/cluster-members.js";
 import { type Command, decodeCommand, encodeCommand } from "../state/command.js";
 import type { WatchEvent } from "../state/mvcc/key-value.js";
 import type { PlatformEvent } from "../state/platform/results.js";
 import { type ApplyResult, StateMachine } from "../state/state-machine.js";
 import type { TableWrite } from "../state/table-write.js";
-import { DiskStore, type StateExportRecord } from "../storage/index.js";
+import {
+  CorruptRecordError,
+  DiskStore,
+  type LoadedState,
+  type StateExportRecord,
+} from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
+import { registerMembershipService } from "../transport/membership-rpc.js";
+import { bootstrap } from "./bootstrap.js";
+import { toConfChange } from "./member-changes.js";
+import { SnapshotShipping, snapshotHandler } from "./snapshots.js";
 import { assert } from "../util/assert.js";
 import { CairnError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -31,8 +51,17 @@ export interface RaftNodeOptions {
   readonly clusterId: number;
   readonly dataDir: string;
   readonly listenPeer: string;
-  /** Every voter, this node included: id → name and peer address. */
+  /**
+   * --initial-cluster: id → name and peer address. With "new" these are the
+   * initial voters, written as the log's first entries; with "existing" they
+   * are only the peers asked for the membership when joining.
+   */
   readonly members: ReadonlyMap<NodeId, { name: string; peerAddress: string }>;
+  readonly initialClusterState: "new" | "existing";
+  /** Applied entries between snapshot points (etcd --snapshot-count). */
+  readonly snapshotCount: number;
+  /** Entries kept below a snapshot point for slow followers (etcd --snapshot-catchup-entries). */
+  readonly snapshotCatchupEntries: number;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
@@ -50,6 +79,7 @@ const READS_WAITING_MAX = 50_000;
 const INBOX_MESSAGES_MAX = 100_000;
 const READ_INDEX_RETRY_MS = 500;
 const SLOW_FSYNC_MS = 100;
+const CONF_HISTORY_MAX = 16;
 
 type LocalCommand = Command extends infer C
   ? C extends Command
@@ -63,18 +93,28 @@ export type AppliedListener = (events: readonly WatchEvent[], revision: number) 
 export type PlatformAppliedListener = (events: readonly PlatformEvent[], revision: number) => void;
 /** Told when this member's view of the leader or its own role changes. */
 export type LeadershipListener = (state: SoftState) => void;
+/** Told after each applied membership change, with the membership now in force. */
+export type MembershipListener = (members: readonly ClusterMember[]) => void;
 
 export class RaftNode {
-  readonly stateMachine: StateMachine;
+  /** Replaced wholesale when a snapshot is installed: read it through the getter, never cache it. */
+  private machine: StateMachine;
+  private readonly snapshots: SnapshotShipping;
+  /** Recent configurations by the applied index they took effect at, for snapshot metas. */
+  private readonly confHistory: Array<{ index: number; confState: ConfState }> = [];
   private readonly appliedListeners: AppliedListener[] = [];
   private readonly platformListeners: PlatformAppliedListener[] = [];
   private readonly leadershipListeners: LeadershipListener[] = [];
+  private readonly membershipListeners: MembershipListener[] = [];
+  private confState: ConfState;
   private readonly waiters: ProposalWaiters;
   private readonly reads: ReadIndexBatcher;
   private inboxMessages: Message[] = [];
   private inboxProposals: Uint8Array[] = [];
+  private inboxProposalKinds: EntryKind[] = [];
   private inboxProposalIds: number[] = [];
   private inboxTicks = 0;
+  private inboxTransferTo: NodeId | null = null;
   private loopScheduled = false;
   private loopRunning = false;
   private stopped = false;
@@ -91,7 +131,23 @@ export class RaftNode {
     appliedIndex: number,
   ) {
     this.appliedIndexValue = appliedIndex;
-    this.stateMachine = new StateMachine({ maxTxnOps: options.maxTxnOps });
+    this.confState = memory.initialState().confState;
+    this.confHistory.push({ index: appliedIndex, confState: this.confState });
+    this.machine = new StateMachine({ maxTxnOps: options.maxTxnOps });
+    this.snapshots = new SnapshotShipping({
+      selfId: options.id,
+      clusterId: options.clusterId,
+      peerAddress: (id) => this.stateMachine.clusterMembers.get(id)?.peerUrls[0],
+      currentTerm: () => this.raw.status().term,
+      exportState: () => this.exportState(),
+      metaAt: (index) => this.snapshotMetaAt(index),
+      report: (peer, ok) => {
+        this.raw.reportSnapshot(peer, ok);
+        this.schedule();
+      },
+      logger: options.logger,
+      metrics: options.metrics,
+    });
     const metrics = options.metrics;
     this.waiters = new ProposalWaiters(
       PROPOSALS_PENDING_MAX,
@@ -118,19 +174,52 @@ export class RaftNode {
       },
     });
     const loaded = await disk.load();
-    const memory = new MemoryStorage();
-    let confState = loaded.confState;
-    if (confState === null) {
-      confState = { voters: [...options.members.keys()].sort((a, b) => a - b), learners: [] };
-      await disk.setConfState(confState);
-      log.info({ voters: confState.voters.length }, "bootstrapped a new member");
+    if (loaded.confState === null) {
+      // First start (or one that crashed before its last step): every step is idempotent.
+      const first = await bootstrap(options, disk);
+      log.info(
+        { state: options.initialClusterState, member: first.loaded.identity?.memberId.toString(16) },
+        "bootstrapped a new member",
+      );
+      return RaftNode.boot(options, disk, first.loaded, first.peers);
     }
-    memory.setConfState(confState);
+    return RaftNode.boot(options, disk, loaded, new Map());
+  }
+
+  /** `peers`: whom to contact until the membership table (loaded or replayed) says otherwise. */
+  private static async boot(
+    flags: RaftNodeOptions,
+    disk: DiskStore,
+    loaded: LoadedState,
+    peers: ReadonlyMap<NodeId, string>,
+  ): Promise<RaftNode> {
+    const log = flags.logger;
+    const identity = loaded.identity;
+    if (identity === null || loaded.confState === null) {
+      throw new CorruptRecordError(
+        disk.dataDir,
+        "meta member-id",
+        "missing: the data dir records no member identity",
+      );
+    }
+    if (identity.memberId !== flags.id && flags.initialClusterState === "new") {
+      log.warn(
+        { recorded: identity.memberId.toString(16), flags: flags.id.toString(16) },
+        "the data dir belongs to another member id than --name suggests; using the recorded one",
+      );
+    }
+    const options: RaftNodeOptions = { ...flags, id: identity.memberId, clusterId: identity.clusterId };
+    const memory = new MemoryStorage();
+    if (loaded.snapshotMeta !== null) {
+      memory.applySnapshot({ meta: loaded.snapshotMeta, data: new Uint8Array(0) });
+    }
+    // The configuration as of the applied index; the log after it replays later changes.
+    memory.setConfState(loaded.confState);
     memory.setHardState(loaded.hardState);
     if (loaded.entries.length > 0) {
       memory.append(loaded.entries);
     }
-    const node = await RaftNode.assemble(options, disk, memory, loaded.appliedIndex);
+    const node = await RaftNode.assemble(options, disk, memory, loaded.appliedIndex, peers);
     log.info(
       {
         term: loaded.hardState.term,
@@ -147,6 +236,7 @@ export class RaftNode {
     disk: DiskStore,
     memory: MemoryStorage,
     appliedIndex: number,
+    peers: ReadonlyMap<NodeId, string>,
   ): Promise<RaftNode> {
     const raw = new RawNode({
       id: options.id,
@@ -164,16 +254,18 @@ export class RaftNode {
           options.logger.info(fields, `raft ${name}`),
       },
     });
-    const peers = new Map<NodeId, string>();
-    for (const [id, member] of options.members) {
-      if (id !== options.id) peers.set(id, member.peerAddress);
-    }
     let node: RaftNode | null = null;
     const transport = new PeerTransport({
       selfId: options.id,
       clusterId: options.clusterId,
       listenAddress: options.listenPeer,
-      peers,
+      // Set from the membership once the state is loaded (see syncPeers).
+      peers: new Map(),
+      registerServices: (server) =>
+        registerMembershipService(server, () => ({
+          clusterId: options.clusterId,
+          members: node?.stateMachine.clusterMembers.list() ?? [],
+        })),
       onMessages: (messages: Message[]) => node?.receive(messages),
       logger: options.logger,
       onUnreachable: (peer: NodeId) => node?.raw.reportUnreachable(peer),
@@ -184,9 +276,15 @@ export class RaftNode {
         node.stateMachine.loadRow(table, key, value);
       }
     }
+    const members = node.stateMachine.clusterMembers.list();
+    node.syncPeers(members.length > 0 ? peerAddresses(members) : peers);
     await transport.start();
     node.ticker = setInterval(() => node?.onTick(), options.tickMs);
     return node;
+  }
+
+  get stateMachine(): StateMachine {
+    return this.machine;
   }
 
   get appliedIndex(): number {
@@ -195,6 +293,11 @@ export class RaftNode {
 
   get id(): NodeId {
     return this.options.id;
+  }
+
+  /** The cluster id recorded at this member's first start. */
+  get clusterId(): number {
+    return this.options.clusterId;
   }
 
   get lastLogIndex(): number {
@@ -239,12 +342,53 @@ export class RaftNode {
     this.leadershipListeners.push(listener);
   }
 
+  onMembership(listener: MembershipListener): void {
+    this.membershipListeners.push(listener);
+  }
+
+  /** The Raft configuration as of the last applied entry. */
+  get configuration(): ConfState {
+    return this.confState;
+  }
+
+  /** A member's name as the membership records it ("" if unknown or not yet started). */
+  memberName(id: NodeId): string {
+    return (
+      this.stateMachine.memberAttributes.get(id)?.name ||
+      this.stateMachine.clusterMembers.get(id)?.name ||
+      ""
+    );
+  }
+
+  /** Makes the transport's peers match `peers` (id → host:port), never including ourselves. */
+  private syncPeers(peers: ReadonlyMap<NodeId, string>): void {
+    for (const id of this.transport.peerStats().keys()) {
+      if (!peers.has(id)) this.transport.removePeer(id);
+    }
+    for (const [id, address] of peers) {
+      if (id !== this.options.id && address !== "") this.transport.addPeer(id, address);
+    }
+  }
+
   get isLeader(): boolean {
     return this.softState.role === "leader";
   }
 
   /** Proposes a command and resolves with its apply result on this member. */
   propose(command: LocalCommand): Promise<ApplyResult> {
+    return this.proposeEntry(command, "normal");
+  }
+
+  /**
+   * Proposes a membership change as a configuration-change entry. The leader
+   * takes one at a time; a refusal because another is still being applied
+   * fails with CONF_CHANGE_PENDING, which callers retry.
+   */
+  proposeMemberChange(command: Extract<LocalCommand, { kind: "cluster-member" }>): Promise<ApplyResult> {
+    return this.proposeEntry(command, "conf-change");
+  }
+
+  private proposeEntry(command: LocalCommand, kind: EntryKind): Promise<ApplyResult> {
     if (this.stopped) {
       return Promise.reject(new CairnError("STOPPED"));
     }
@@ -261,10 +405,28 @@ export class RaftNode {
       return result;
     }
     this.inboxProposals.push(data);
+    this.inboxProposalKinds.push(kind);
     this.inboxProposalIds.push(id);
     this.options.metrics.proposalsPending.set(this.waiters.pending);
     this.schedule();
     return result;
+  }
+
+  /**
+   * Hands leadership to `target` (a voter) and resolves once this member has
+   * seen a new leader, or rejects after `timeoutMs` (the core abandons a
+   * transfer after an election timeout; proposals are refused meanwhile).
+   */
+  async transferLeadership(target: NodeId, timeoutMs: number): Promise<void> {
+    if (this.stopped) throw new CairnError("STOPPED");
+    if (!this.isLeader) throw new CairnError("NOT_LEADER");
+    const deadline = Date.now() + timeoutMs;
+    this.inboxTransferTo = target;
+    this.schedule();
+    while (this.softState.leader === this.options.id || this.softState.leader === 0) {
+      if (Date.now() >= deadline) throw new CairnError("TIMEOUT");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** Resolves once a read made now is linearizable against local state. */
@@ -295,6 +457,10 @@ export class RaftNode {
 
   private receive(messages: Message[]): void {
     if (this.stopped) return;
+    if (messages.some((m) => m.type === "MsgSnap")) {
+      // Snapshots arrive only through InstallSnapshot, which stages their rows first.
+      messages = messages.filter((m) => m.type !== "MsgSnap");
+    }
     if (this.inboxMessages.length + messages.length > INBOX_MESSAGES_MAX) {
       return; // Raft tolerates message loss; memory does not tolerate an unbounded inbox.
     }
@@ -319,17 +485,29 @@ export class RaftNode {
   /** Steps everything queued since the last turn into the core. */
   private drainInbox(): void {
     for (; this.inboxTicks > 0; this.inboxTicks--) this.raw.tick();
+    if (this.inboxTransferTo !== null) {
+      this.raw.transferLeader(this.inboxTransferTo);
+      this.inboxTransferTo = null;
+    }
     const messages = this.inboxMessages;
     this.inboxMessages = [];
     for (const message of messages) this.raw.step(message);
     const proposals = this.inboxProposals;
+    const kinds = this.inboxProposalKinds;
     const ids = this.inboxProposalIds;
     this.inboxProposals = [];
+    this.inboxProposalKinds = [];
     this.inboxProposalIds = [];
     for (let i = 0; i < proposals.length; i++) {
-      const outcome = this.raw.propose(proposals[i] as Uint8Array);
+      const data = proposals[i] as Uint8Array;
+      const outcome =
+        kinds[i] === "conf-change" ? this.raw.proposeConfChange(data) : this.raw.propose(data);
       if (!outcome.ok) {
-        this.waiters.fail(ids[i] as number, new CairnError("NO_LEADER"), outcome.reason);
+        const error =
+          outcome.reason === "conf-change-pending"
+            ? new CairnError("CONF_CHANGE_PENDING")
+            : new CairnError("NO_LEADER");
+        this.waiters.fail(ids[i] as number, error, outcome.reason);
       }
     }
     this.reads.pump(Date.now());
@@ -353,13 +531,20 @@ export class RaftNode {
 
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.softState !== null) this.onSoftState(ready.softState);
+    if (ready.snapshot !== null) {
+      // Before the entries: they follow the snapshot in the log.
+      await this.installSnapshot(ready.snapshot);
+    }
     if (ready.entries.length > 0 || ready.hardState !== null) {
       await this.disk.persistRaft(ready.entries, ready.hardState, { sync: ready.mustSync });
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);
     }
-    if (ready.messages.length > 0) this.transport.send(ready.messages);
-    if (ready.committedEntries.length > 0) await this.apply(ready.committedEntries);
+    if (ready.messages.length > 0) this.send(ready.messages);
+    if (ready.committedEntries.length > 0) {
+      await this.apply(ready.committedEntries);
+      await this.maybeSnapshot();
+    }
     for (const readState of ready.readStates) {
       this.reads.onReadState(readState.requestContext, readState.index, this.appliedIndexValue);
     }
@@ -369,22 +554,109 @@ export class RaftNode {
     this.options.metrics.commitIndex.set(status.commit);
   }
 
+  /** Meta of the state after `index`: its term and the configuration then in force. */
+  private snapshotMetaAt(index: number): SnapshotMeta {
+    let confState = this.confState;
+    for (const record of this.confHistory) {
+      if (record.index <= index) confState = record.confState;
+    }
+    return { index, term: this.memory.term(index), confState };
+  }
+
+  /**
+   * Follower: the core accepted a snapshot whose rows are staged. Swap the
+   * state on disk (crash-safe, see DiskStore.installStagedSnapshot), rebuild
+   * the in-memory state machine from it, and restart the log after it.
+   */
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const meta = snapshot.meta;
+    await this.disk.installStagedSnapshot(meta);
+    const machine = new StateMachine({ maxTxnOps: this.options.maxTxnOps });
+    for (const table of StateMachine.tables) {
+      for await (const [key, value] of this.disk.iterateTable(table)) {
+        machine.loadRow(table, key, value);
+      }
+    }
+    this.machine = machine;
+    this.memory.applySnapshot(snapshot);
+    this.appliedIndexValue = meta.index;
+    this.confState = meta.confState;
+    this.confHistory.length = 0;
+    this.confHistory.push({ index: meta.index, confState: meta.confState });
+    const members = machine.clusterMembers.list();
+    this.syncPeers(peerAddresses(members));
+    this.options.metrics.snapshotsInstalled.inc();
+    this.options.metrics.appliedIndex.set(meta.index);
+    this.options.logger.info({ index: meta.index, term: meta.term }, "installed a snapshot");
+    for (const listener of this.membershipListeners) listener(members);
+    // Requests waiting for entries the snapshot covers learn nothing of their
+    // outcome from it: like a leader change, the result is unknown.
+    this.waiters.failAll(new CairnError("LEADER_CHANGED"), "snapshot-installed");
+    this.reads.onApplied(meta.index);
+  }
+
+  /** Raft messages out; a MsgSnap becomes a stream of our current state (see snapshots.ts). */
+  private send(messages: readonly Message[]): void {
+    const plain: Message[] = [];
+    for (const message of messages) {
+      if (message.type === "MsgSnap") this.snapshots.send(message);
+      else plain.push(message);
+    }
+    if (plain.length > 0) this.transport.send(plain);
+  }
+
+  /**
+   * Every snapshotCount applied entries: record a snapshot point (the applied
+   * state, made durable by the synced meta write: LevelDB syncs its whole log)
+   * and drop log entries older than snapshotCatchupEntries below it.
+   */
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.appliedIndexValue;
+    const snapshotIndex = this.memory.snapshot().meta.index;
+    if (applied - snapshotIndex < this.options.snapshotCount) {
+      return;
+    }
+    const { meta } = this.memory.createSnapshot(applied, this.confState, new Uint8Array(0));
+    await this.disk.setSnapshotMeta(meta);
+    const keepFrom = applied - this.options.snapshotCatchupEntries;
+    if (keepFrom > this.memory.firstIndex()) {
+      // Memory keeps the entry before keepFrom as its dummy (its term is still needed).
+      await this.disk.compactLog(keepFrom);
+      this.memory.compact(keepFrom - 1);
+    }
+    this.options.metrics.snapshots.inc();
+    this.options.logger.info(
+      { index: applied, term: meta.term, logFrom: this.memory.firstIndex() },
+      "recorded a snapshot point and compacted the log",
+    );
+  }
+
   private async apply(entries: readonly Entry[]): Promise<void> {
     const writes: TableWrite[] = [];
     const results: Array<[number, ApplyResult]> = [];
     const events: WatchEvent[] = [];
     const platform: PlatformEvent[] = [];
     let commandsApplied = 0;
+    let confChanged = false;
     for (const entry of entries) {
       assert(
         entry.index === this.appliedIndexValue + 1,
         `apply gap: ${entry.index} after ${this.appliedIndexValue}`,
       );
       this.appliedIndexValue = entry.index;
-      if (entry.kind !== "normal" || entry.data.byteLength === 0) continue;
+      if (entry.data.byteLength === 0) continue;
       const command = decodeCommand(entry.data);
+      assert(
+        (entry.kind === "conf-change") === (command.kind === "cluster-member"),
+        `entry ${entry.index}: ${entry.kind} entry carries a ${command.kind} command`,
+      );
       const applied = this.stateMachine.apply(command);
       commandsApplied++;
+      if (command.kind === "cluster-member" && applied.result.kind === "cluster-member") {
+        // The state machine accepted it, so the Raft configuration follows, on every member alike.
+        this.confState = this.raw.applyConfChange(toConfChange(command.change, command.memberId));
+        confChanged = true;
+      }
       for (const write of applied.writes) writes.push(write);
       // Request ids are per member: another member's command may carry an id
       // this member also handed out, and must not answer this member's waiter.
@@ -392,7 +664,19 @@ export class RaftNode {
       if (applied.events.length > 0) events.push(...applied.events);
       if (applied.platform !== undefined) platform.push(...applied.platform);
     }
-    await this.disk.applyState(writes, this.appliedIndexValue);
+    await this.disk.applyState(
+      writes,
+      this.appliedIndexValue,
+      confChanged ? { confState: this.confState } : {},
+    );
+    if (confChanged) {
+      this.memory.setConfState(this.confState);
+      this.confHistory.push({ index: this.appliedIndexValue, confState: this.confState });
+      if (this.confHistory.length > CONF_HISTORY_MAX) this.confHistory.shift();
+      const members = this.stateMachine.clusterMembers.list();
+      this.syncPeers(peerAddresses(members));
+      for (const listener of this.membershipListeners) listener(members);
+    }
     if (events.length > 0) {
       const revision = this.stateMachine.kv.revision;
       for (const listener of this.appliedListeners) listener(events, revision);
@@ -424,7 +708,7 @@ export class RaftNode {
         // the outcome is unknown to the client: the entry may still commit.
         this.waiters.failAll(new CairnError("LEADER_CHANGED"), "leader-changed");
       }
-      const leaderName = this.options.members.get(next.leader)?.name ?? null;
+      const leaderName = this.memberName(next.leader);
       this.options.logger.info({ leader: leaderName, role: next.role }, "leader changed");
     }
     if (next.role !== previous.role) {
@@ -443,4 +727,9 @@ export class RaftNode {
     process.exitCode = 1;
     setTimeout(() => process.exit(1), 100).unref();
   }
+}
+
+/** id → first peer address of each member. */
+function peerAddresses(members: readonly ClusterMember[]): Map<NodeId, string> {
+  return new Map(members.map((m) => [m.id, m.peerUrls[0] ?? ""]));
 }

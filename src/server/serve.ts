@@ -8,7 +8,7 @@ import { addTypedService } from "../transport/grpc-codec.js";
 import { AutoCompactor } from "./auto-compactor.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
 import { registerElectionService } from "./election/register.js";
-import { CairnError } from "./errors.js";
+import { ClusterHandlers } from "./cluster-service.js";
 import { startHttp } from "./http.js";
 import { clusterId, memberId } from "./ids.js";
 import { KvHandlers } from "./kv-handlers.js";
@@ -80,6 +80,9 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     listenPeer: config.listenPeer,
     members,
+    initialClusterState: config.initialClusterState,
+    snapshotCount: config.snapshotCount,
+    snapshotCatchupEntries: config.snapshotCatchupEntries,
     tickMs: config.heartbeatIntervalMs,
     electionTicks: ticksPerElection,
     heartbeatTicks: 1,
@@ -91,14 +94,14 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
   });
   metrics.bindPeers(() =>
     [...node.transport.peerStats()].map(([id, stats]) => ({
-      peer: members.get(id)?.name ?? String(id),
+      peer: node.memberName(id) || id.toString(16),
       roundTripMs: stats.roundTripMs,
       lastContactMs: stats.lastContactMs,
       bytesSent: stats.bytesSent,
       bytesReceived: stats.bytesReceived,
     })),
   );
-  const status = new StatusHandlers(node, config, members, CAIRN_VERSION);
+  const status = new StatusHandlers(node, config, CAIRN_VERSION);
   const maintenance = new Maintenance(
     node,
     status,
@@ -137,20 +140,19 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       maintenance.snapshot(call).catch((error: unknown) => call.destroy(error as Error));
     },
   });
-  const fixedMembership = (method: string) =>
-    unary(() => {
-      throw new CairnError(
-        "NOT_IMPLEMENTED",
-        `cairn: ${method} is not supported yet; this cluster's members are fixed by --initial-cluster ` +
-          "(membership changes are planned)",
-      );
-    });
+  const cluster = new ClusterHandlers({
+    node,
+    status,
+    clusterToken: config.initialClusterToken,
+    requestTimeoutMs: config.requestTimeoutMs,
+    electionTimeoutMs: config.electionTimeoutMs,
+  });
   addTypedService(grpcServer, CLUSTER_SERVICE, {
     MemberList: unary(() => status.memberList()),
-    MemberAdd: fixedMembership("MemberAdd"),
-    MemberRemove: fixedMembership("MemberRemove"),
-    MemberUpdate: fixedMembership("MemberUpdate"),
-    MemberPromote: fixedMembership("MemberPromote"),
+    MemberAdd: unary((r) => cluster.memberAdd(r)),
+    MemberRemove: unary((r) => cluster.memberRemove(r)),
+    MemberUpdate: unary((r) => cluster.memberUpdate(r)),
+    MemberPromote: unary((r) => cluster.memberPromote(r)),
   });
   addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
   const watch = registerWatchService(grpcServer, { node, headers: status, config });
@@ -198,6 +200,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     stop: async () => {
       attributes.stop();
       autoCompactor.stop();
+      cluster.close();
       watch.close();
       platform.close();
       leases.stop();
@@ -254,6 +257,18 @@ export async function serveMain(argv: readonly string[]): Promise<void> {
       },
     );
   };
+  // Like etcd, a member removed from the cluster stops. "Removed" means it was
+  // in the membership and is no longer: a joining member replays changes that
+  // predate it first.
+  let listed = false;
+  member.node.onMembership((members) => {
+    const present = members.some((m) => m.id === member.node.id);
+    if (present) listed = true;
+    else if (listed) {
+      logger.warn("this member was removed from the cluster");
+      shutdown("removed from the cluster");
+    }
+  });
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 }

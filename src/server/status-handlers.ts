@@ -3,29 +3,19 @@
 // (role and per-peer contact, which etcd's Status does not expose).
 import type { cairn } from "../gen/cairn.js";
 import type { etcdserverpb } from "../gen/etcd.js";
-import type { NodeId } from "../raft/types.js";
 import type { ServeConfig } from "./config.js";
-import { clusterId } from "./ids.js";
 import type { RaftNode } from "./raft-node.js";
 
 export class StatusHandlers {
-  private readonly clusterIdValue: number;
-
   constructor(
     private readonly node: RaftNode,
     private readonly config: ServeConfig,
-    private readonly members: ReadonlyMap<NodeId, { name: string; peerAddress: string }>,
     private readonly version: string,
-  ) {
-    this.clusterIdValue = clusterId(
-      config.initialCluster.map((p) => p.name),
-      config.initialClusterToken,
-    );
-  }
+  ) {}
 
   header(revision: number): etcdserverpb.ResponseHeader.$Properties {
     return {
-      clusterId: this.clusterIdValue,
+      clusterId: this.node.clusterId,
       memberId: this.node.id,
       revision,
       raftTerm: this.node.status().term,
@@ -34,19 +24,22 @@ export class StatusHandlers {
 
   /** Every member, sorted by id as etcd lists them; client URLs as each member published them. */
   memberList(): etcdserverpb.MemberListResponse.$Properties {
-    const attributes = this.node.stateMachine.memberAttributes;
     return {
       header: this.header(this.node.stateMachine.kv.revision),
-      members: [...this.members]
-        .sort(([a], [b]) => a - b)
-        .map(([id, member]) => ({
-          ID: id,
-          name: member.name,
-          peerURLs: [`http://${member.peerAddress}`],
-          clientURLs: [...(attributes.get(id)?.clientUrls ?? [])],
-          isLearner: false,
-        })),
+      members: this.members(),
     };
+  }
+
+  /** The membership as etcd's Member messages. */
+  members(): etcdserverpb.Member.$Properties[] {
+    const attributes = this.node.stateMachine.memberAttributes;
+    return this.node.stateMachine.clusterMembers.list().map((member) => ({
+      ID: member.id,
+      name: this.node.memberName(member.id),
+      peerURLs: member.peerUrls.map((address) => `http://${address}`),
+      clientURLs: [...(attributes.get(member.id)?.clientUrls ?? [])],
+      isLearner: member.isLearner,
+    }));
   }
 
   nodeStatus(): cairn.v1.NodeStatusResponse.$Properties {
@@ -54,14 +47,15 @@ export class StatusHandlers {
     const nowMs = Date.now();
     const peerStats = this.node.transport.peerStats();
     const peers: cairn.v1.PeerStatus.$Properties[] = [];
-    for (const [id, member] of this.members) {
+    for (const member of this.node.stateMachine.clusterMembers.list()) {
+      const id = member.id;
       if (id === this.node.id) continue;
       const stats = peerStats.get(id);
       const progress = raft.progress.get(id);
       peers.push({
         id,
-        name: member.name,
-        address: member.peerAddress,
+        name: this.node.memberName(id),
+        address: member.peerUrls[0] ?? "",
         connected: stats?.connected ?? false,
         lastContactMsAgo: stats?.lastContactMs == null ? -1 : nowMs - stats.lastContactMs,
         roundTripMs: stats?.roundTripMs ?? -1,
@@ -76,12 +70,12 @@ export class StatusHandlers {
       role: raft.role,
       term: raft.term,
       leaderId: raft.leader,
-      leaderName: this.members.get(raft.leader)?.name ?? "",
+      leaderName: this.node.memberName(raft.leader),
       commitIndex: raft.commit,
       appliedIndex: this.node.appliedIndex,
       lastLogIndex: this.node.lastLogIndex,
       peers,
-      clusterId: this.clusterIdValue,
+      clusterId: this.node.clusterId,
       revision: this.node.stateMachine.kv.revision,
       version: this.version,
     };

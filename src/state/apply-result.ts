@@ -2,6 +2,7 @@
 // handlers build from them (prev_kv(s), deleted count, txn responses, the
 // store revision after apply), and the deterministic errors apply can decide.
 import type { Alarm } from "./alarm-table.js";
+import type { ClusterChangeError, ClusterMember } from "./cluster-members.js";
 import type { KeyValue, WatchEvent } from "./mvcc/key-value.js";
 import type { PlatformEvent, PlatformResult } from "./platform/results.js";
 import type { RangeAnswer } from "./range.js";
@@ -23,7 +24,8 @@ export type ApplyErrorCode =
   | "future-rev"
   | "duplicate-key"
   | "too-many-ops"
-  | "lease-not-expired";
+  | "lease-not-expired"
+  | ClusterChangeError;
 
 export interface ApplyError {
   readonly kind: "error";
@@ -85,6 +87,10 @@ export interface LeaseRenewResult {
 export type ApplyResult =
   | { readonly kind: "alarm"; readonly ok: { readonly alarms: readonly Alarm[] } }
   | { readonly kind: "member-attributes"; readonly ok: { readonly memberId: number } }
+  | {
+      readonly kind: "cluster-member";
+      readonly ok: { readonly members: readonly ClusterMember[] };
+    }
   | { readonly kind: "put"; readonly ok: PutResult }
   | { readonly kind: "delete-range"; readonly ok: DeleteRangeResult }
   | { readonly kind: "txn"; readonly ok: TxnResult }

@@ -6,6 +6,7 @@
 import { Packr } from "msgpackr";
 import { assert } from "../util/assert.js";
 import type { AlarmKind } from "./alarm-table.js";
+import type { ClusterChangeKind } from "./cluster-members.js";
 import { PLATFORM_COMMAND_KINDS, type PlatformCommand } from "./platform/commands.js";
 import type { RangeQuery } from "./range.js";
 
@@ -139,7 +140,23 @@ export interface MemberAttributesCommand extends CommandBase {
   readonly clientUrls: readonly string[];
 }
 
+/**
+ * A Raft membership change, carried by a configuration-change entry (never a
+ * normal one). A new cluster's log starts with one add-voter per initial
+ * member, so the configuration is always in the log or in a snapshot.
+ */
+export interface ClusterMemberCommand extends CommandBase {
+  readonly kind: "cluster-member";
+  readonly change: ClusterChangeKind;
+  readonly memberId: number;
+  /** The member's name if known (initial members; "" for MemberAdd, as in etcd). */
+  readonly name: string;
+  /** host:port peer addresses; ignored by promote and remove. */
+  readonly peerUrls: readonly string[];
+}
+
 export type Command =
+  | ClusterMemberCommand
   | MemberAttributesCommand
   | AlarmCommand
   | PutCommand
@@ -153,6 +170,7 @@ export type Command =
   | PlatformCommand;
 
 const COMMAND_KINDS: ReadonlySet<string> = new Set<Command["kind"]>([
+  "cluster-member",
   "member-attributes",
   "alarm",
   "put",

@@ -14,12 +14,14 @@ import type {
   LeaseRenewCommand,
   LeaseRevokeCommand,
   MemberAttributesCommand,
+  ClusterMemberCommand,
   PutCommand,
   TxnCommand,
 } from "./command.js";
 import { keyString } from "./key-range.js";
 import { checkPutIgnore, checkPutLease, execDeleteRange, execPut } from "./kv-ops.js";
 import { LEASE_TABLE, LeaseTable, type LeaseTimeToLive } from "./lease-table.js";
+import { CLUSTER_MEMBERS_TABLE, ClusterMembersTable } from "./cluster-members.js";
 import { MEMBER_ATTRIBUTES_TABLE, MemberAttributesTable } from "./member-attributes.js";
 import { compact } from "./mvcc/compaction.js";
 import {
@@ -68,6 +70,8 @@ export class StateMachine {
   readonly leases = new LeaseTable();
   readonly alarms = new AlarmTable();
   readonly memberAttributes = new MemberAttributesTable();
+  /** The Raft membership (ids, names, peer URLs, learners). */
+  readonly clusterMembers = new ClusterMembersTable();
   /** Users, sessions, resources, op log, platform locks, membership: one revision with the KV. */
   readonly platform = new Platform(this.kv, this.leases);
   private readonly maxTxnOps: number;
@@ -80,6 +84,7 @@ export class StateMachine {
     ALARM_TABLE,
     ...PLATFORM_TABLES,
     MEMBER_ATTRIBUTES_TABLE,
+    CLUSTER_MEMBERS_TABLE,
   ];
 
   constructor(options: StateMachineOptions = { maxTxnOps: MAX_TXN_OPS }) {
@@ -93,6 +98,8 @@ export class StateMachine {
         return this.applyAlarm(command);
       case "member-attributes":
         return this.applyMemberAttributes(command);
+      case "cluster-member":
+        return this.applyClusterMember(command);
       case "put":
         return this.applyPut(command);
       case "delete-range":
@@ -133,6 +140,10 @@ export class StateMachine {
       this.memberAttributes.loadRow(key, value);
       return;
     }
+    if (table === CLUSTER_MEMBERS_TABLE) {
+      this.clusterMembers.loadRow(key, value);
+      return;
+    }
     if (table === ALARM_TABLE) {
       this.alarms.loadRow(key);
       return;
@@ -168,6 +179,28 @@ export class StateMachine {
   /** Lease.TimeToLive against the caller's clock (ttl -1 when unknown). */
   timeToLive(leaseId: number, nowMs: number): LeaseTimeToLive {
     return this.leases.timeToLive(leaseId, nowMs);
+  }
+
+  /**
+   * Membership changes no key and no revision. A refused change (checked by
+   * the handler, so only a race gets here) leaves the table alone; the shell
+   * then leaves the Raft configuration alone too.
+   */
+  private applyClusterMember(command: ClusterMemberCommand): Applied {
+    const refusal = this.clusterMembers.refusal(command.change, command.memberId);
+    if (refusal !== null) {
+      return failed(refusal);
+    }
+    const writes = this.clusterMembers.apply(command.change, {
+      id: command.memberId,
+      name: command.name,
+      peerUrls: command.peerUrls,
+    });
+    return {
+      result: { kind: "cluster-member", ok: { members: this.clusterMembers.list() } },
+      writes,
+      events: [],
+    };
   }
 
   /** Like alarms, published attributes change no key and no revision. */

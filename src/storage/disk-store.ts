@@ -44,7 +44,8 @@ import { type DurableLog, planRaftBatch } from "./raft-batch.js";
 import { frameBytes, RecordDecodeError, unframeBytes } from "./record-codec.js";
 
 /** Bumped when the key layout or a record encoding changes incompatibly. */
-export const STORAGE_FORMAT_VERSION = 1;
+// 2: the log starts with the bootstrap configuration entries; identity records.
+export const STORAGE_FORMAT_VERSION = 2;
 
 /** One state machine write; `value: null` deletes the key. */
 export interface StateWrite {
@@ -62,6 +63,13 @@ export interface LoadedState {
   /** Every log entry on disk, contiguous, in index order. */
   readonly entries: Entry[];
   readonly snapshotMeta: SnapshotMeta | null;
+  /** This member's id and cluster id as recorded at its first start; null before. */
+  readonly identity: MemberIdentity | null;
+}
+
+export interface MemberIdentity {
+  readonly memberId: number;
+  readonly clusterId: number;
 }
 
 /** Told about every synced persistRaft batch; `bytes` counts encoded keys and values written. */
@@ -74,6 +82,8 @@ export interface DiskStoreOptions {
 export interface ApplyStateOptions {
   /** fsync this batch, e.g. before compacting the log entries it covers. Default false. */
   readonly sync?: boolean;
+  /** The Raft configuration as of `appliedIndex`, when a configuration change was applied. */
+  readonly confState?: ConfState;
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -161,6 +171,10 @@ export class DiskStore {
       firstIndex,
       entries,
       snapshotMeta: meta.snapshotMeta,
+      identity:
+        meta.memberId === null || meta.clusterId === null
+          ? null
+          : { memberId: meta.memberId, clusterId: meta.clusterId },
     };
   }
 
@@ -198,6 +212,22 @@ export class DiskStore {
     return this.inLane("state", "setConfState", async () => {
       const key = metaKey("conf-state");
       await this.write([putOp(key, encodeConfState(key, confState))], true, "setConfState");
+    });
+  }
+
+  /** Synced. Records who this member is, once, at its first start. */
+  setIdentity(identity: MemberIdentity): Promise<void> {
+    return this.inLane("state", "setIdentity", async () => {
+      const memberKey = metaKey("member-id");
+      const clusterKey = metaKey("cluster-id");
+      await this.write(
+        [
+          putOp(memberKey, encodeCounter(memberKey, identity.memberId)),
+          putOp(clusterKey, encodeCounter(clusterKey, identity.clusterId)),
+        ],
+        true,
+        "setIdentity",
+      );
     });
   }
 
@@ -246,6 +276,11 @@ export class DiskStore {
       }
       const appliedKey = metaKey("applied-index");
       ops.push(putOp(appliedKey, encodeCounter(appliedKey, appliedIndex)));
+      if (options.confState !== undefined) {
+        // With the applied index, so a restart replays exactly the changes after it.
+        const confKey = metaKey("conf-state");
+        ops.push(putOp(confKey, encodeConfState(confKey, options.confState)));
+      }
       await this.write(ops, options.sync ?? false, "applyState");
       this.appliedIndex = appliedIndex;
     });

@@ -6,6 +6,7 @@ export {
   DiskStore,
   type DiskStoreOptions,
   type LoadedState,
+  type MemberIdentity,
   STORAGE_FORMAT_VERSION,
   type StateExportRecord,
   type StateWrite,

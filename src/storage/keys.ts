@@ -62,6 +62,8 @@ export const META_NAMES = [
   "applied-index",
   "snapshot-meta",
   "log-start",
+  "member-id",
+  "cluster-id",
 ] as const;
 export type MetaName = (typeof META_NAMES)[number];
 

@@ -27,6 +27,9 @@ export interface LoadedMeta {
   snapshotMeta: SnapshotMeta | null;
   /** First index kept by the last compaction; undefined if the log was never compacted. */
   logStart: LogIndex | undefined;
+  /** This member's identity, recorded at its first start; null before. */
+  memberId: number | null;
+  clusterId: number | null;
 }
 
 export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
@@ -36,6 +39,8 @@ export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
     appliedIndex: 0,
     snapshotMeta: null,
     logStart: undefined,
+    memberId: null,
+    clusterId: null,
   };
   for await (const [key, value] of db.iterator({ gte: META_RANGE.gte, lt: META_RANGE.lt })) {
     track(key);
@@ -62,6 +67,12 @@ export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
         break;
       case "log-start":
         meta.logStart = decodeCounter(key, value);
+        break;
+      case "member-id":
+        meta.memberId = decodeCounter(key, value);
+        break;
+      case "cluster-id":
+        meta.clusterId = decodeCounter(key, value);
         break;
       default:
         assertNever(name, "meta record");

@@ -44,6 +44,8 @@ export interface PeerTransportOptions {
   readonly onUnreachable?: (peer: NodeId) => void;
   readonly credentials?: PeerCredentials;
   readonly pingIntervalMs?: number;
+  /** Adds further services to the peer port's server before it starts listening. */
+  readonly registerServices?: (server: Server) => void;
 }
 
 interface Peer {
@@ -101,6 +103,7 @@ export class PeerTransport {
     this.lifecycle = "starting";
     const server = new Server(PEER_SERVER_OPTIONS);
     addTypedService(server, RAFT_SERVICE, { Stream: this.inbound.handle });
+    this.options.registerServices?.(server);
     let port: number;
     try {
       port = await bindServer(server, this.options.listenAddress, this.credentials.server);

@@ -1,7 +1,7 @@
 // The `cairn` CLI as child processes against a real 3-member cluster: user
 // register/login/me/logout with the token file (0600 in a 0700 dir), resource
 // create/list/start/stop with tables and --json, clear errors for bad input
-// and for not being logged in, the op log, and member join/list/locate
+// and for not being logged in, the op log, and group join/list/locate
 // (server and --local agree; a foreground join leaves on SIGTERM).
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -199,7 +199,7 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
 
   it("joins members, lists and locates (server and local agree), leaves on SIGTERM", async () => {
     const joiner = cli.spawn([
-      "member",
+      "group",
       "join",
       "web",
       "n1",
@@ -214,7 +214,7 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     });
     const joinerDone = finished(joiner);
     const detached = await cli.run([
-      "member",
+      "group",
       "join",
       "web",
       "n2",
@@ -229,14 +229,14 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     expect(detached.stderr).toBe("");
     expect(detached.stdout).toMatch(/^joined web as n2 \(lease [0-9a-f]+/);
     for (let i = 0; i < 200 && !joinerOut.includes("joined web as n1"); i++) await sleep(25);
-    const members = await cli.json<Member[]>(["member", "list", "web"]);
+    const members = await cli.json<Member[]>(["group", "list", "web"]);
     expect(members.map((m) => [m.memberId, m.weight])).toEqual([
       ["n1", 1],
       ["n2", 3],
     ]);
     for (const key of ["alpha", "beta", "gamma", "delta"]) {
       const server = await cli.json<{ owners: Member[] }>([
-        "member",
+        "group",
         "locate",
         "web",
         key,
@@ -244,7 +244,7 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
         "2",
       ]);
       const local = await cli.json<{ owners: Member[] }>([
-        "member",
+        "group",
         "locate",
         "web",
         key,
@@ -259,9 +259,9 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     const result = await joinerDone;
     expect(result.code).toBe(0);
     expect(joinerOut).toMatch(/left web/);
-    const after = await cli.json<Member[]>(["member", "list", "web"]);
+    const after = await cli.json<Member[]>(["group", "list", "web"]);
     expect(after.map((m) => m.memberId)).toEqual(["n2"]);
-    const left = await cli.run(["member", "leave", "web", "n2"]);
+    const left = await cli.run(["group", "leave", "web", "n2"]);
     expect(left.stdout).toBe("n2 left web\n");
   });
 

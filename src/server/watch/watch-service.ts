@@ -85,7 +85,14 @@ function memoizedHeaders(source: WatchHeaderSource, node: WatchNode): WatchHeade
 }
 
 export function registerWatchService(server: Server, deps: WatchServiceDeps): WatchService {
-  const hub = new WatchHub(deps.node.stateMachine);
+  // Through the node each time: an installed snapshot replaces the state machine.
+  const node = deps.node;
+  const hub = new WatchHub({
+    get kv() {
+      return node.stateMachine.kv;
+    },
+    eventsSince: (query) => node.stateMachine.eventsSince(query),
+  });
   deps.node.onApplied((events, revision) => hub.publish(events, revision));
   const headers = memoizedHeaders(deps.headers, deps.node);
   const limits: WatchStreamLimits = {
