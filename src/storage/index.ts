@@ -6,6 +6,7 @@ export {
   DiskStore,
   type DiskStoreOptions,
   type LoadedState,
+  type RecoveredInstall,
   STORAGE_FORMAT_VERSION,
   type StateExportRecord,
   type StateWrite,
@@ -19,3 +20,4 @@ export {
   StorageLockedError,
   UnsupportedFormatError,
 } from "./errors.js";
+export type { StagedRow } from "./staged-install.js";

@@ -6,6 +6,7 @@ import type { ClassicLevel } from "classic-level";
 import type { ConfState, Entry, HardState, LogIndex, SnapshotMeta } from "../raft/types.js";
 import { assertNever } from "../util/assert.js";
 import { CorruptRecordError } from "./errors.js";
+import { decodeInstallMarker, type InstallMarker } from "./install-marker.js";
 import { LOG_RANGE, META_RANGE, metaNameOfKey } from "./keys.js";
 import { decodeLogEntry } from "./log-record.js";
 import {
@@ -27,6 +28,8 @@ export interface LoadedMeta {
   snapshotMeta: SnapshotMeta | null;
   /** First index kept by the last compaction; undefined if the log was never compacted. */
   logStart: LogIndex | undefined;
+  /** Present only if a snapshot install was interrupted; load() finishes it. */
+  installMarker: InstallMarker | null;
 }
 
 export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
@@ -36,6 +39,7 @@ export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
     appliedIndex: 0,
     snapshotMeta: null,
     logStart: undefined,
+    installMarker: null,
   };
   for await (const [key, value] of db.iterator({ gte: META_RANGE.gte, lt: META_RANGE.lt })) {
     track(key);
@@ -62,6 +66,9 @@ export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
         break;
       case "log-start":
         meta.logStart = decodeCounter(key, value);
+        break;
+      case "snapshot-install":
+        meta.installMarker = decodeInstallMarker(key, value);
         break;
       default:
         assertNever(name, "meta record");
