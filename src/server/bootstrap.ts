@@ -66,7 +66,9 @@ export async function bootstrap(options: RaftNodeOptions, disk: DiskStore): Prom
       );
     }
     identity = { memberId: self.id, clusterId: info.clusterId };
-    peers = new Map(info.members.filter((m) => m.id !== self.id).map((m) => [m.id, m.peerUrls[0] ?? ""]));
+    peers = new Map(
+      info.members.filter((m) => m.id !== self.id).map((m) => [m.id, m.peerUrls[0] ?? ""]),
+    );
   }
   await disk.setIdentity(identity);
   if (entries.length > 0) {

@@ -35,15 +35,15 @@ import {
 } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
 import { registerMembershipService } from "../transport/membership-rpc.js";
-import { bootstrap } from "./bootstrap.js";
-import { toConfChange } from "./member-changes.js";
-import { SnapshotShipping, snapshotHandler } from "./snapshots.js";
 import { assert } from "../util/assert.js";
+import { bootstrap } from "./bootstrap.js";
 import { CairnError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import { toConfChange } from "./member-changes.js";
 import type { NodeMetrics } from "./metrics.js";
 import { ProposalWaiters } from "./proposals.js";
 import { ReadIndexBatcher } from "./read-index.js";
+import { SnapshotShipping, snapshotHandler } from "./snapshots.js";
 
 export interface RaftNodeOptions {
   readonly name: string;
@@ -135,9 +135,8 @@ export class RaftNode {
     this.confHistory.push({ index: appliedIndex, confState: this.confState });
     this.machine = new StateMachine({ maxTxnOps: options.maxTxnOps });
     this.snapshots = new SnapshotShipping({
-      selfId: options.id,
-      clusterId: options.clusterId,
-      peerAddress: (id) => this.stateMachine.clusterMembers.get(id)?.peerUrls[0],
+      sendSnapshot: (peer, snapshot, signal) =>
+        this.transport.sendSnapshot(peer, snapshot, { signal }),
       currentTerm: () => this.raw.status().term,
       exportState: () => this.exportState(),
       metaAt: (index) => this.snapshotMetaAt(index),
@@ -178,7 +177,10 @@ export class RaftNode {
       // First start (or one that crashed before its last step): every step is idempotent.
       const first = await bootstrap(options, disk);
       log.info(
-        { state: options.initialClusterState, member: first.loaded.identity?.memberId.toString(16) },
+        {
+          state: options.initialClusterState,
+          member: first.loaded.identity?.memberId.toString(16),
+        },
         "bootstrapped a new member",
       );
       return RaftNode.boot(options, disk, first.loaded, first.peers);
@@ -208,7 +210,11 @@ export class RaftNode {
         "the data dir belongs to another member id than --name suggests; using the recorded one",
       );
     }
-    const options: RaftNodeOptions = { ...flags, id: identity.memberId, clusterId: identity.clusterId };
+    const options: RaftNodeOptions = {
+      ...flags,
+      id: identity.memberId,
+      clusterId: identity.clusterId,
+    };
     const memory = new MemoryStorage();
     if (loaded.snapshotMeta !== null) {
       memory.applySnapshot({ meta: loaded.snapshotMeta, data: new Uint8Array(0) });
@@ -261,6 +267,14 @@ export class RaftNode {
       listenAddress: options.listenPeer,
       // Set from the membership once the state is loaded (see syncPeers).
       peers: new Map(),
+      snapshotHandler: snapshotHandler({
+        selfId: options.id,
+        begin: (transferId) => disk.beginSnapshotStaging(transferId),
+        stage: (rows) => disk.stageRows(rows),
+        abort: () => disk.abortStaging(),
+        deliver: (message) => node?.deliverSnapshot(message),
+        logger: options.logger,
+      }),
       registerServices: (server) =>
         registerMembershipService(server, () => ({
           clusterId: options.clusterId,
@@ -384,7 +398,9 @@ export class RaftNode {
    * takes one at a time; a refusal because another is still being applied
    * fails with CONF_CHANGE_PENDING, which callers retry.
    */
-  proposeMemberChange(command: Extract<LocalCommand, { kind: "cluster-member" }>): Promise<ApplyResult> {
+  proposeMemberChange(
+    command: Extract<LocalCommand, { kind: "cluster-member" }>,
+  ): Promise<ApplyResult> {
     return this.proposeEntry(command, "conf-change");
   }
 
@@ -446,6 +462,7 @@ export class RaftNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker !== null) clearInterval(this.ticker);
+    this.snapshots.stop();
     while (this.loopRunning) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -465,6 +482,13 @@ export class RaftNode {
       return; // Raft tolerates message loss; memory does not tolerate an unbounded inbox.
     }
     for (const message of messages) this.inboxMessages.push(message);
+    this.schedule();
+  }
+
+  /** A MsgSnap whose rows InstallSnapshot has staged: the only way one reaches the core. */
+  private deliverSnapshot(message: Message): void {
+    if (this.stopped) return;
+    this.inboxMessages.push(message);
     this.schedule();
   }
 

@@ -7,19 +7,21 @@
 //  - Receiving: rows are staged in the data dir as they arrive; when all
 //    arrived intact, a MsgSnap carrying the stream's meta is stepped into the
 //    core, which decides whether to install it.
-import { credentials } from "@grpc/grpc-js";
 import type { LogIndex, Message, NodeId, SnapshotMeta, Term } from "../raft/types.js";
 import { emptyMessage } from "../raft/types.js";
 import type { StateExportRecord } from "../storage/index.js";
-import { sendSnapshot } from "../transport/snapshot-sender.js";
 import type { SnapshotHandler } from "../transport/snapshot-receiver.js";
+import type { OutboundSnapshot, SnapshotSendResult } from "../transport/snapshot-sender.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
 
 export interface SnapshotShippingDeps {
-  readonly selfId: NodeId;
-  readonly clusterId: number;
-  readonly peerAddress: (id: NodeId) => string | undefined;
+  /** PeerTransport.sendSnapshot: its own connection, link faults applied. */
+  readonly sendSnapshot: (
+    peer: NodeId,
+    snapshot: OutboundSnapshot,
+    signal: AbortSignal,
+  ) => Promise<SnapshotSendResult>;
   readonly currentTerm: () => Term;
   readonly exportState: () => AsyncIterable<StateExportRecord>;
   readonly metaAt: (appliedIndex: LogIndex) => SnapshotMeta;
@@ -38,28 +40,16 @@ export class SnapshotShipping {
   send(message: Message): void {
     const peer = message.to;
     if (this.sending.has(peer)) return;
-    const address = this.deps.peerAddress(peer);
-    if (address === undefined) {
-      this.deps.report(peer, false);
-      return;
-    }
     const controller = new AbortController();
     this.sending.set(peer, controller);
     const started = performance.now();
     this.deps.logger.info({ peer: peer.toString(16) }, "sending a snapshot");
-    sendSnapshot({
-      selfId: this.deps.selfId,
-      clusterId: this.deps.clusterId,
-      peerId: peer,
-      address,
-      credentials: credentials.createInsecure(),
-      snapshot: {
-        term: this.deps.currentTerm(),
-        records: this.deps.exportState(),
-        metaAt: this.deps.metaAt,
-      },
-      signal: controller.signal,
-    }).then(
+    const snapshot: OutboundSnapshot = {
+      term: this.deps.currentTerm(),
+      records: this.deps.exportState(),
+      metaAt: this.deps.metaAt,
+    };
+    this.deps.sendSnapshot(peer, snapshot, controller.signal).then(
       (result) => {
         this.sending.delete(peer);
         this.deps.metrics.snapshotsSent.inc({ outcome: "ok" });

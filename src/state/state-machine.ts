@@ -5,8 +5,10 @@
 import { assert, assertNever } from "../util/assert.js";
 import { ALARM_TABLE, AlarmTable } from "./alarm-table.js";
 import type { Applied, ApplyErrorCode } from "./apply-result.js";
+import { CLUSTER_MEMBERS_TABLE, ClusterMembersTable } from "./cluster-members.js";
 import type {
   AlarmCommand,
+  ClusterMemberCommand,
   Command,
   CompactCommand,
   DeleteRangeCommand,
@@ -14,14 +16,12 @@ import type {
   LeaseRenewCommand,
   LeaseRevokeCommand,
   MemberAttributesCommand,
-  ClusterMemberCommand,
   PutCommand,
   TxnCommand,
 } from "./command.js";
 import { keyString } from "./key-range.js";
 import { checkPutIgnore, checkPutLease, execDeleteRange, execPut } from "./kv-ops.js";
 import { LEASE_TABLE, LeaseTable, type LeaseTimeToLive } from "./lease-table.js";
-import { CLUSTER_MEMBERS_TABLE, ClusterMembersTable } from "./cluster-members.js";
 import { MEMBER_ATTRIBUTES_TABLE, MemberAttributesTable } from "./member-attributes.js";
 import { compact } from "./mvcc/compaction.js";
 import {

@@ -8,15 +8,29 @@
 //   0x02 | "hard-state" | "conf-state" | "applied-index" | "snapshot-meta"
 //        | "log-start" | "format-version"   meta records
 //   0x03 | len u8 | table | key          state table rows (the state machine's bytes)
+//   0x04 | len u8 | table | key          staged rows of a snapshot being received
 //
 // Rules the node's loop relies on:
 // 1. `load()` runs once, after `open()` and before any write.
-// 2. Writes go through two lanes, each with at most one call in flight
+// 2. Writes go through three lanes, each with at most one call in flight
 //    (asserted): the raft lane (persistRaft, compactLog) owns the log bounds
 //    and hard state; the state lane (applyState, setConfState, setSnapshotMeta)
-//    owns the applied index and the records the state machine depends on.
-//    The lanes write disjoint keys, so the loop may apply while it persists.
+//    owns the applied index and the records the state machine depends on; the
+//    stage lane (beginSnapshotStaging, stageRows, abortStaging) owns the rows
+//    of a snapshot being received. The lanes write disjoint keys, so the loop
+//    may apply while it persists and a snapshot streams in meanwhile.
+//    installStagedSnapshot touches everything and needs all three lanes idle.
 // 3. After any write fails, LevelDB refuses further writes: stop the node.
+//
+// Snapshot install API (protocol and crash safety in staged-install.ts):
+//   beginSnapshotStaging(stagingId)  drops leftover staged rows, starts a staging
+//   stageRows(rows)                  one unsynced batch of staged rows
+//   abortStaging()                   deletes the staged rows (bounded batches)
+//   installStagedSnapshot(meta)      staged rows replace every state row; applied
+//                                    index = meta.index; snapshot meta, conf state;
+//                                    the log restarts empty at meta.index + 1
+//   load()                           finishes an install a crash interrupted, or
+//                                    deletes staged rows no install claimed
 
 import { mkdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
@@ -32,8 +46,16 @@ import {
   StorageIoError,
   UnsupportedFormatError,
 } from "./errors.js";
-import { ALL_RANGE, describeKey, logKey, metaKey, stateKey, stateTableRange } from "./keys.js";
-import { checkLogShape, readLog, readMeta } from "./loader.js";
+import {
+  ALL_RANGE,
+  describeKey,
+  logKey,
+  metaKey,
+  STAGE_RANGE,
+  stateKey,
+  stateTableRange,
+} from "./keys.js";
+import { checkLogShape, type LoadedMeta, readLog, readMeta } from "./loader.js";
 import {
   decodeCounter,
   encodeConfState,
@@ -42,6 +64,17 @@ import {
 } from "./meta-record.js";
 import { type DurableLog, planRaftBatch } from "./raft-batch.js";
 import { frameBytes, RecordDecodeError, unframeBytes } from "./record-codec.js";
+import {
+  clearRange,
+  INSTALL_BATCH_BYTES_MAX_DEFAULT,
+  INSTALL_BATCH_OPS_MAX_DEFAULT,
+  InstallWriter,
+  markerOps,
+  planStageBatch,
+  runInstall,
+  SimulatedCrashError,
+  type StagedRow,
+} from "./staged-install.js";
 
 /** Bumped when the key layout or a record encoding changes incompatibly. */
 // 2: the log starts with the bootstrap configuration entries; identity records.
@@ -65,6 +98,8 @@ export interface LoadedState {
   readonly snapshotMeta: SnapshotMeta | null;
   /** This member's id and cluster id as recorded at its first start; null before. */
   readonly identity: MemberIdentity | null;
+  /** Present only when load() finished a snapshot install that a crash had interrupted. */
+  readonly recoveredInstall?: RecoveredInstall;
 }
 
 export interface MemberIdentity {
@@ -72,11 +107,21 @@ export interface MemberIdentity {
   readonly clusterId: number;
 }
 
+export interface RecoveredInstall {
+  readonly stagingId: number;
+  readonly meta: SnapshotMeta;
+}
+
 /** Told about every synced persistRaft batch; `bytes` counts encoded keys and values written. */
 export type SyncObserver = (durationMs: number, entries: number, bytes: number) => void;
 
 export interface DiskStoreOptions {
   readonly onSync?: SyncObserver;
+  /** Bounds each batch of a snapshot install or staging cleanup. */
+  readonly installBatchOpsMax?: number;
+  readonly installBatchBytesMax?: number;
+  /** Tests only: stop every install (and load()'s recovery) after this many batches. */
+  readonly testInstallCrashAfterBatches?: number;
 }
 
 export interface ApplyStateOptions {
@@ -87,7 +132,8 @@ export interface ApplyStateOptions {
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
-type WriteLane = "raft" | "state";
+const WRITE_LANES = ["raft", "state", "stage"] as const;
+type WriteLane = (typeof WRITE_LANES)[number];
 type Phase = "opened" | "loaded" | "closed";
 
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
@@ -107,7 +153,11 @@ export class DiskStore {
   private readonly db: Db;
   private readonly onSync: SyncObserver | undefined;
   private phase: Phase = "opened";
-  private readonly inFlight: Record<WriteLane, string | null> = { raft: null, state: null };
+  private readonly inFlight: Record<WriteLane, string | null> = {
+    raft: null,
+    state: null,
+    stage: null,
+  };
   // Mirrors of what is on disk, valid once loaded. Invariant: firstIndex - 1 <= lastIndex,
   // and every index in [firstIndex, lastIndex] has a log record.
   private firstIndex: LogIndex = 1;
@@ -115,11 +165,18 @@ export class DiskStore {
   private hardState: HardState = EMPTY_HARD_STATE;
   private appliedIndex: LogIndex = 0;
   private snapshotIndex: LogIndex = 0;
+  /** The staging that stageRows writes into; null when none was begun. */
+  private stagingId: number | null = null;
+  /** Set while installStagedSnapshot runs: readers wait for it rather than see half the rows. */
+  private installing: Promise<void> | null = null;
+  private recoveredInstall: RecoveredInstall | null = null;
+  private readonly options: DiskStoreOptions;
 
   private constructor(db: Db, dataDir: string, options: DiskStoreOptions) {
     this.db = db;
     this.dataDir = dataDir;
     this.onSync = options.onSync;
+    this.options = options;
   }
 
   /** Opens (creating if needed) the store in `dataDir` and checks its format version. */
@@ -154,7 +211,9 @@ export class DiskStore {
   /** Reads and CRC-checks the log and every meta record; throws CorruptRecordError on any bad one. */
   async load(): Promise<LoadedState> {
     assert(this.phase === "opened", `load() runs once, after open(); store is ${this.phase}`);
-    const meta = await this.guardRead("load meta", (track) => readMeta(this.db, track));
+    const meta = await this.recoverStaging(
+      await this.guardRead("load meta", (track) => readMeta(this.db, track)),
+    );
     const entries = await this.guardRead("load log", (track) => readLog(this.db, track));
     const firstIndex = meta.logStart ?? 1;
     const lastIndex = checkLogShape(this.dataDir, entries, firstIndex, meta);
@@ -164,7 +223,7 @@ export class DiskStore {
     this.appliedIndex = meta.appliedIndex;
     this.snapshotIndex = meta.snapshotMeta?.index ?? 0;
     this.phase = "loaded";
-    return {
+    const loaded: LoadedState = {
       hardState: this.hardState,
       confState: meta.confState,
       appliedIndex: meta.appliedIndex,
@@ -176,6 +235,9 @@ export class DiskStore {
           ? null
           : { memberId: meta.memberId, clusterId: meta.clusterId },
     };
+    return this.recoveredInstall === null
+      ? loaded
+      : { ...loaded, recoveredInstall: this.recoveredInstall };
   }
 
   /**
@@ -287,11 +349,80 @@ export class DiskStore {
   }
 
   /**
+   * Starts receiving a snapshot. Deletes whatever an earlier staging left (a
+   * transfer that failed or was never installed), so a re-sent snapshot always
+   * starts clean. `stagingId` is recorded in the install marker, for diagnosis.
+   */
+  beginSnapshotStaging(stagingId: number): Promise<void> {
+    return this.inLane("stage", "beginSnapshotStaging", async () => {
+      assert(
+        Number.isSafeInteger(stagingId) && stagingId >= 0,
+        `staging id must be a non-negative integer: ${stagingId}`,
+      );
+      this.stagingId = null;
+      await this.clearStaged("beginSnapshotStaging");
+      this.stagingId = stagingId;
+    });
+  }
+
+  /**
+   * One unsynced batch of staged rows. Unsynced is enough: the install's
+   * synced marker makes them durable before anything depends on them.
+   * Table names must be valid (keys.ts); the transport checks them on receipt.
+   */
+  stageRows(rows: readonly StagedRow[]): Promise<void> {
+    return this.inLane("stage", "stageRows", async () => {
+      assert(this.stagingId !== null, "stageRows() needs beginSnapshotStaging() first");
+      if (rows.length === 0) return;
+      await this.write(planStageBatch(rows), false, "stageRows");
+    });
+  }
+
+  /** Deletes every staged row; safe to call when nothing is staged. */
+  abortStaging(): Promise<void> {
+    return this.inLane("stage", "abortStaging", async () => {
+      this.stagingId = null;
+      await this.clearStaged("abortStaging");
+    });
+  }
+
+  /**
+   * Replaces the state with the staged rows: every state row is deleted and
+   * the staged rows take their place; applied index = meta.index; snapshot
+   * meta and conf state = meta's; every log record is deleted and the log
+   * restarts at meta.index + 1; the hard state's commit is raised to
+   * meta.index (term and vote kept). Readers (exportState, iterateTable,
+   * getState) that start meanwhile wait for it. A crash at any point leaves
+   * the old state or, once the synced marker is written, an install that
+   * load() completes. Needs every write lane idle.
+   */
+  installStagedSnapshot(meta: SnapshotMeta): Promise<void> {
+    return this.exclusive("installStagedSnapshot", async () => {
+      const stagingId = this.stagingId;
+      assert(stagingId !== null, "installStagedSnapshot() needs a staged snapshot");
+      this.checkInstallable(meta);
+      const writer = this.installWriter(true);
+      await writer.write(markerOps(stagingId, meta), true, "install snapshot: mark");
+      // From here on the staged rows belong to the install, even across a crash.
+      this.stagingId = null;
+      const marker = { phase: "clear", stagingId, meta } as const;
+      this.hardState = await this.guardRead("installStagedSnapshot", (track) =>
+        runInstall(this.db, writer, marker, this.hardState, track),
+      );
+      this.firstIndex = meta.index + 1;
+      this.lastIndex = meta.index;
+      this.appliedIndex = meta.index;
+      this.snapshotIndex = meta.index;
+    });
+  }
+
+  /**
    * Reads one table in key order, CRC-checking each record. Iterates a LevelDB
    * snapshot taken when iteration starts, so concurrent writes are not seen.
    */
   async *iterateTable(table: string): AsyncGenerator<[Uint8Array, Uint8Array], void, undefined> {
     assert(this.phase !== "closed", "iterateTable() on a closed store");
+    await this.installing;
     const range = stateTableRange(table);
     let key: Uint8Array | undefined;
     try {
@@ -315,6 +446,7 @@ export class DiskStore {
     tables: readonly string[],
   ): AsyncGenerator<StateExportRecord, void, undefined> {
     assert(this.phase !== "closed", "exportState() on a closed store");
+    await this.installing;
     const snapshot = this.db.snapshot();
     let key: Uint8Array | undefined;
     try {
@@ -349,6 +481,7 @@ export class DiskStore {
 
   async getState(table: string, key: Uint8Array): Promise<Uint8Array | undefined> {
     assert(this.phase !== "closed", "getState() on a closed store");
+    await this.installing;
     const recordKey = stateKey(table, key);
     const value = await this.readRaw(recordKey, "getState");
     if (value === undefined) {
@@ -448,8 +581,83 @@ export class DiskStore {
     }
   }
 
+  /** Raft restores only snapshots beyond its commit; anything else is a shell bug. */
+  private checkInstallable(meta: SnapshotMeta): void {
+    assert(
+      Number.isSafeInteger(meta.index) && meta.index >= 1 && meta.term >= 1,
+      `snapshot meta needs index and term >= 1: index ${meta.index}, term ${meta.term}`,
+    );
+    assert(
+      meta.index >= this.appliedIndex && meta.index >= this.snapshotIndex,
+      `snapshot at ${meta.index} is behind applied ${this.appliedIndex} / snapshot ${this.snapshotIndex}`,
+    );
+    assert(
+      this.hardState.commit <= meta.index,
+      `snapshot at ${meta.index} is behind the durable commit ${this.hardState.commit}`,
+    );
+  }
+
+  /**
+   * At load: finish an install a crash interrupted (its marker is present),
+   * or drop staged rows no install claimed. Returns the meta as now on disk.
+   */
+  private async recoverStaging(meta: LoadedMeta): Promise<LoadedMeta> {
+    const marker = meta.installMarker;
+    if (marker === null) {
+      await this.clearStaged("load: drop unclaimed staged rows");
+      return meta;
+    }
+    const writer = this.installWriter(true);
+    await this.guardRead("load: finish snapshot install", (track) =>
+      runInstall(this.db, writer, marker, meta.hardState ?? EMPTY_HARD_STATE, track),
+    );
+    this.recoveredInstall = { stagingId: marker.stagingId, meta: marker.meta };
+    return this.guardRead("load meta", (track) => readMeta(this.db, track));
+  }
+
+  private clearStaged(operation: string): Promise<number> {
+    const writer = this.installWriter(false);
+    return this.guardRead(operation, () => clearRange(this.db, writer, STAGE_RANGE, operation));
+  }
+
+  private installWriter(withTestCrash: boolean): InstallWriter {
+    const { options } = this;
+    return new InstallWriter(
+      (ops, sync, operation) => this.write(ops, sync, operation),
+      {
+        batchOpsMax: options.installBatchOpsMax ?? INSTALL_BATCH_OPS_MAX_DEFAULT,
+        batchBytesMax: options.installBatchBytesMax ?? INSTALL_BATCH_BYTES_MAX_DEFAULT,
+      },
+      withTestCrash ? options.testInstallCrashAfterBatches : undefined,
+    );
+  }
+
   private durableLog(): DurableLog {
     return { firstIndex: this.firstIndex, lastIndex: this.lastIndex, hardState: this.hardState };
+  }
+
+  /** Runs with every lane held; readers that start meanwhile wait until it settles. */
+  private async exclusive<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    assert(
+      this.phase === "loaded",
+      `${operation}() needs an open, loaded store; it is ${this.phase}`,
+    );
+    for (const lane of WRITE_LANES) {
+      const busy = this.inFlight[lane];
+      assert(busy === null, `${operation}() called while ${busy}() is in flight: await it first`);
+    }
+    for (const lane of WRITE_LANES) this.inFlight[lane] = operation;
+    const run = body();
+    this.installing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await run;
+    } finally {
+      for (const lane of WRITE_LANES) this.inFlight[lane] = null;
+      this.installing = null;
+    }
   }
 
   private async inLane<T>(lane: WriteLane, operation: string, body: () => Promise<T>): Promise<T> {
@@ -516,7 +724,7 @@ export class DiskStore {
         cause: error,
       });
     }
-    if (error instanceof AssertionError) {
+    if (error instanceof AssertionError || error instanceof SimulatedCrashError) {
       return error;
     }
     return fromLevelError(error, this.dataDir, operation);

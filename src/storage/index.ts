@@ -7,6 +7,7 @@ export {
   type DiskStoreOptions,
   type LoadedState,
   type MemberIdentity,
+  type RecoveredInstall,
   STORAGE_FORMAT_VERSION,
   type StateExportRecord,
   type StateWrite,
@@ -20,3 +21,4 @@ export {
   StorageLockedError,
   UnsupportedFormatError,
 } from "./errors.js";
+export type { StagedRow } from "./staged-install.js";

@@ -6,6 +6,9 @@
 //   0x02 | name (ASCII)                         meta record, name from META_NAMES
 //   0x03 | nameLength u8 | table (ASCII) | key  state table record; the length byte keeps
 //                                               table "ab"+key "c" apart from table "a"+key "bc"
+//   0x04 | nameLength u8 | table (ASCII) | key  staged row of an incoming snapshot: the state
+//                                               layout under another tag, so installing a row
+//                                               is a tag swap (staged-install.ts)
 
 import type { LogIndex } from "../raft/types.js";
 import { assert } from "../util/assert.js";
@@ -13,6 +16,7 @@ import { assert } from "../util/assert.js";
 export const KEY_TAG_LOG = 0x01;
 export const KEY_TAG_META = 0x02;
 export const KEY_TAG_STATE = 0x03;
+export const KEY_TAG_STAGE = 0x04;
 
 export const LOG_KEY_BYTES = 9;
 const U32_RANGE = 0x1_0000_0000;
@@ -26,6 +30,10 @@ export interface KeyRange {
 
 export const LOG_RANGE: KeyRange = { gte: Uint8Array.of(KEY_TAG_LOG), lt: Uint8Array.of(0x02) };
 export const META_RANGE: KeyRange = { gte: Uint8Array.of(KEY_TAG_META), lt: Uint8Array.of(0x03) };
+/** Every row of every state table. */
+export const STATE_RANGE: KeyRange = { gte: Uint8Array.of(KEY_TAG_STATE), lt: Uint8Array.of(0x04) };
+/** Every staged snapshot row. */
+export const STAGE_RANGE: KeyRange = { gte: Uint8Array.of(KEY_TAG_STAGE), lt: Uint8Array.of(0x05) };
 /** Everything cairn writes; used to tell a fresh directory from a damaged one. */
 export const ALL_RANGE: KeyRange = { gte: Uint8Array.of(0x00), lt: Uint8Array.of(0xff) };
 
@@ -64,6 +72,7 @@ export const META_NAMES = [
   "log-start",
   "member-id",
   "cluster-id",
+  "snapshot-install",
 ] as const;
 export type MetaName = (typeof META_NAMES)[number];
 
@@ -120,6 +129,22 @@ export function stateKey(table: string, key: Uint8Array): Uint8Array {
   return concat(tablePrefix(table), key);
 }
 
+/** Where a snapshot row waits until it is installed: the state key under KEY_TAG_STAGE. */
+export function stageKey(table: string, key: Uint8Array): Uint8Array {
+  const out = stateKey(table, key);
+  out[0] = KEY_TAG_STAGE;
+  return out;
+}
+
+/** The state key a staged row is installed under (a fresh array; the staged key is not touched). */
+export function stateKeyOfStageKey(staged: Uint8Array): Uint8Array {
+  assert(staged[0] === KEY_TAG_STAGE, "not a staged row key");
+  // Not slice(): on a Buffer (what LevelDB hands back) it aliases the original.
+  const out = new Uint8Array(staged);
+  out[0] = KEY_TAG_STATE;
+  return out;
+}
+
 /** All records of one table. The upper bound bumps the prefix's last byte, an ASCII letter or digit, so it cannot overflow. */
 export function stateTableRange(table: string): KeyRange & { readonly prefixBytes: number } {
   const gte = tablePrefix(table);
@@ -144,10 +169,12 @@ export function describeKey(key: Uint8Array | undefined): string {
     }
     case KEY_TAG_META:
       return `meta ${new TextDecoder().decode(key.subarray(1))}`;
-    case KEY_TAG_STATE: {
+    case KEY_TAG_STATE:
+    case KEY_TAG_STAGE: {
       const nameBytes = key[1] ?? 0;
       const table = new TextDecoder().decode(key.subarray(2, 2 + nameBytes));
-      return `state table "${table}" key ${hex(key.subarray(2 + nameBytes))}`;
+      const what = key[0] === KEY_TAG_STATE ? "state table" : "staged snapshot row of table";
+      return `${what} "${table}" key ${hex(key.subarray(2 + nameBytes))}`;
     }
     default:
       return `unknown key ${hex(key)}`;

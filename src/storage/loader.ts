@@ -6,6 +6,7 @@ import type { ClassicLevel } from "classic-level";
 import type { ConfState, Entry, HardState, LogIndex, SnapshotMeta } from "../raft/types.js";
 import { assertNever } from "../util/assert.js";
 import { CorruptRecordError } from "./errors.js";
+import { decodeInstallMarker, type InstallMarker } from "./install-marker.js";
 import { LOG_RANGE, META_RANGE, metaNameOfKey } from "./keys.js";
 import { decodeLogEntry } from "./log-record.js";
 import {
@@ -30,6 +31,8 @@ export interface LoadedMeta {
   /** This member's identity, recorded at its first start; null before. */
   memberId: number | null;
   clusterId: number | null;
+  /** Present only if a snapshot install was interrupted; load() finishes it. */
+  installMarker: InstallMarker | null;
 }
 
 export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
@@ -41,6 +44,7 @@ export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
     logStart: undefined,
     memberId: null,
     clusterId: null,
+    installMarker: null,
   };
   for await (const [key, value] of db.iterator({ gte: META_RANGE.gte, lt: META_RANGE.lt })) {
     track(key);
@@ -73,6 +77,9 @@ export async function readMeta(db: Db, track: TrackKey): Promise<LoadedMeta> {
         break;
       case "cluster-id":
         meta.clusterId = decodeCounter(key, value);
+        break;
+      case "snapshot-install":
+        meta.installMarker = decodeInstallMarker(key, value);
         break;
       default:
         assertNever(name, "meta record");

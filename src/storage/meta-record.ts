@@ -70,21 +70,35 @@ export function decodeConfState(key: Uint8Array, value: Uint8Array): ConfState {
   return confState;
 }
 
-export function encodeSnapshotMeta(key: Uint8Array, meta: SnapshotMeta): Uint8Array {
-  const writer = new FrameWriter(2 * U64_BYTES + confStateBytes(meta.confState));
+/** Payload bytes of a snapshot meta, for records that embed one (install-marker.ts). */
+export function snapshotMetaBytes(meta: SnapshotMeta): number {
+  return 2 * U64_BYTES + confStateBytes(meta.confState);
+}
+
+export function writeSnapshotMeta(writer: FrameWriter, meta: SnapshotMeta): void {
   writer.u64(meta.index).u64(meta.term);
   writeNodes(writer, meta.confState.voters);
   writeNodes(writer, meta.confState.learners);
+}
+
+export function readSnapshotMeta(reader: PayloadReader): SnapshotMeta {
+  const index = reader.u64();
+  const term = reader.u64();
+  const confState = readConfState(reader);
+  return { index, term, confState };
+}
+
+export function encodeSnapshotMeta(key: Uint8Array, meta: SnapshotMeta): Uint8Array {
+  const writer = new FrameWriter(snapshotMetaBytes(meta));
+  writeSnapshotMeta(writer, meta);
   return writer.seal(key);
 }
 
 export function decodeSnapshotMeta(key: Uint8Array, value: Uint8Array): SnapshotMeta {
   const reader = openFrame(key, value);
-  const index = reader.u64();
-  const term = reader.u64();
-  const confState = readConfState(reader);
+  const meta = readSnapshotMeta(reader);
   reader.end();
-  return { index, term, confState };
+  return meta;
 }
 
 /** Applied index, log start and format version: one non-negative integer. */

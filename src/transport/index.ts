@@ -46,5 +46,36 @@ export {
   type PeerCredentials,
   PeerTransport,
   type PeerTransportOptions,
+  type SendSnapshotCallOptions,
 } from "./peer-transport.js";
+export {
+  type SnapshotAck,
+  type SnapshotHeader,
+  type SnapshotRow,
+  snapshotMessage,
+} from "./snapshot-codec.js";
+export {
+  SNAPSHOT_ERROR_STATUS,
+  SnapshotAbortedError,
+  SnapshotBusyError,
+  SnapshotChunkError,
+  type SnapshotErrorCode,
+  SnapshotIdleError,
+  SnapshotRefusedError,
+  SnapshotSendError,
+  SnapshotStagingError,
+} from "./snapshot-errors.js";
+export {
+  SNAPSHOT_IDLE_TIMEOUT_MS_DEFAULT,
+  type SnapshotHandler,
+  type SnapshotTotals,
+} from "./snapshot-receiver.js";
+export {
+  type OutboundSnapshot,
+  SNAPSHOT_CHUNK_BYTES_TARGET,
+  SNAPSHOT_CHUNKS_IN_FLIGHT_MAX,
+  type SnapshotSendResult,
+  type SnapshotSendTestHooks,
+  type SnapshotSourceRecord,
+} from "./snapshot-sender.js";
 export type { TransportLogger } from "./transport-logger.js";

@@ -1,9 +1,12 @@
 // The node's peer port: a gRPC server for inbound Raft streams plus one
 // outbound PeerStream per peer. send() groups a Ready's messages by peer and
 // hands each group to its stream as one batch; it never blocks or throws on I/O.
+// Snapshots travel apart from the streams: sendSnapshot() streams one to a peer
+// (snapshot-sender.ts, one at a time per peer) and inbound ones go to the
+// options' snapshotHandler (snapshot-receiver.ts, one at a time).
 
 import type { ChannelCredentials } from "@grpc/grpc-js";
-import { credentials as grpcCredentials, Server, ServerCredentials } from "@grpc/grpc-js";
+import { credentials as grpcCredentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { LOCAL_MESSAGE_TYPES, type Message, type NodeId } from "../raft/types.js";
 import { assert } from "../util/assert.js";
 import { ListenError } from "./errors.js";
@@ -13,6 +16,14 @@ import { LinkFaults } from "./link-faults.js";
 import { PeerCounters, type PeerStats } from "./peer-stats.js";
 import { PeerStream } from "./peer-stream.js";
 import { PEER_SERVER_OPTIONS, RAFT_SERVICE } from "./raft-service.js";
+import { SnapshotBusyError, SnapshotSendError } from "./snapshot-errors.js";
+import { type SnapshotHandler, SnapshotReceiver } from "./snapshot-receiver.js";
+import {
+  type OutboundSnapshot,
+  type SnapshotSendResult,
+  type SnapshotSendTestHooks,
+  sendSnapshot,
+} from "./snapshot-sender.js";
 import { SILENT_LOGGER, type TransportLogger } from "./transport-logger.js";
 
 export const QUEUED_MESSAGES_PER_PEER_MAX_DEFAULT = 4_096;
@@ -46,6 +57,17 @@ export interface PeerTransportOptions {
   readonly pingIntervalMs?: number;
   /** Adds further services to the peer port's server before it starts listening. */
   readonly registerServices?: (server: Server) => void;
+  /** Takes inbound snapshots; without one, InstallSnapshot is refused. */
+  readonly snapshotHandler?: SnapshotHandler;
+  /** How long an inbound transfer may wait for the sender's next chunk. */
+  readonly snapshotIdleTimeoutMs?: number;
+}
+
+export interface SendSnapshotCallOptions {
+  readonly signal?: AbortSignal;
+  readonly chunkBytesTarget?: number;
+  readonly chunksInFlightMax?: number;
+  readonly testHooks?: SnapshotSendTestHooks;
 }
 
 interface Peer {
@@ -70,6 +92,9 @@ export class PeerTransport {
   readonly faults: LinkFaults = new LinkFaults();
   private readonly peers = new Map<NodeId, Peer>();
   private readonly inbound: InboundStreams;
+  private readonly snapshots: SnapshotReceiver;
+  /** One outbound snapshot per peer; stop() aborts them. */
+  private readonly outboundSnapshots = new Map<NodeId, AbortController>();
   private readonly logger: TransportLogger;
   private readonly credentials: PeerCredentials;
   private readonly warnedUnknownPeers = new Set<NodeId>();
@@ -94,6 +119,16 @@ export class PeerTransport {
       onMessages: options.onMessages,
       countersFor: (peer) => this.peers.get(peer)?.counters ?? null,
     });
+    this.snapshots = new SnapshotReceiver({
+      selfId: options.selfId,
+      clusterId: options.clusterId,
+      handler: options.snapshotHandler ?? null,
+      faults: this.faults,
+      logger: this.logger,
+      ...(options.snapshotIdleTimeoutMs === undefined
+        ? {}
+        : { idleTimeoutMs: options.snapshotIdleTimeoutMs }),
+    });
     for (const [id, address] of options.peers) this.addPeer(id, address);
   }
 
@@ -102,7 +137,10 @@ export class PeerTransport {
     assert(this.lifecycle === "new", `start() on a ${this.lifecycle} transport`);
     this.lifecycle = "starting";
     const server = new Server(PEER_SERVER_OPTIONS);
-    addTypedService(server, RAFT_SERVICE, { Stream: this.inbound.handle });
+    addTypedService(server, RAFT_SERVICE, {
+      Stream: this.inbound.handle,
+      InstallSnapshot: this.snapshots.handle,
+    });
     this.options.registerServices?.(server);
     let port: number;
     try {
@@ -146,6 +184,54 @@ export class PeerTransport {
       const peer = this.peers.get(to);
       if (peer) peer.stream.send(group);
       else this.unknownDestination(to);
+    }
+  }
+
+  /**
+   * Streams `snapshot` (an export of this node's applied state) to peer `to`
+   * on a connection of its own. Resolves once the peer staged and accepted
+   * it; rejects with SnapshotSendError (peer down, refused, bad chunk…),
+   * SnapshotAbortedError (signal, or stop()), SnapshotBusyError (a transfer
+   * to `to` is already running), or the export's own error. Never retried here.
+   */
+  async sendSnapshot(
+    to: NodeId,
+    snapshot: OutboundSnapshot,
+    options: SendSnapshotCallOptions = {},
+  ): Promise<SnapshotSendResult> {
+    assert(to !== this.options.selfId, "sending a snapshot to self");
+    const peer = this.peers.get(to);
+    if (this.lifecycle !== "running") {
+      throw new SnapshotSendError(to, status.UNAVAILABLE, `peer transport is ${this.lifecycle}`);
+    }
+    if (peer === undefined) {
+      throw new SnapshotSendError(to, status.UNAVAILABLE, `no known address for node ${to}`);
+    }
+    if (this.faults.outbound(to).drop) {
+      throw new SnapshotSendError(to, status.UNAVAILABLE, `link to node ${to} cut by a fault rule`);
+    }
+    if (this.outboundSnapshots.has(to)) {
+      throw new SnapshotBusyError(`a snapshot to node ${to} is already being sent`);
+    }
+    const stopper = new AbortController();
+    this.outboundSnapshots.set(to, stopper);
+    const signal =
+      options.signal === undefined
+        ? stopper.signal
+        : AbortSignal.any([options.signal, stopper.signal]);
+    try {
+      return await sendSnapshot({
+        ...options,
+        selfId: this.options.selfId,
+        clusterId: this.options.clusterId,
+        peerId: to,
+        address: peer.stream.address,
+        credentials: this.credentials.channel,
+        snapshot,
+        signal,
+      });
+    } finally {
+      this.outboundSnapshots.delete(to);
     }
   }
 
@@ -196,9 +282,12 @@ export class PeerTransport {
     this.lifecycle = "stopped";
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    for (const stopper of this.outboundSnapshots.values()) stopper.abort();
     await Promise.all([...this.peers.values()].map((peer) => peer.stream.close()));
     await Promise.all(this.closing);
     this.inbound.closeAll();
+    // Before the server goes: an inbound transfer's staging is aborted, not left behind.
+    await this.snapshots.close();
     const server = this.server;
     this.server = null;
     if (server) await shutdownServer(server, SHUTDOWN_GRACE_MS);

@@ -1,14 +1,24 @@
 // The cairn.raft.v1.Raft service as grpc-js sees it, and the channel/server
-// options of the peer port. The stream carries raw bytes: codec.ts frames and
-// validates them, so a bad frame becomes our own typed rejection and byte
-// counts are exact without encoding twice.
+// options of the peer port. Both methods carry raw bytes: codec.ts and
+// snapshot-codec.ts frame and validate them, so a bad frame becomes our own
+// typed rejection and byte counts are exact without encoding twice.
 
 import type { ChannelOptions, ServerOptions } from "@grpc/grpc-js";
 import { bidiMethod, RAW_BYTES } from "./grpc-codec.js";
 
 export const RAFT_STREAM_METHOD = bidiMethod("/cairn.raft.v1.Raft/Stream", RAW_BYTES, RAW_BYTES);
 
-export const RAFT_SERVICE = { Stream: RAFT_STREAM_METHOD } as const;
+/** One snapshot transfer: SnapshotChunk frames in, SnapshotAck frames out (snapshot-codec.ts). */
+export const RAFT_INSTALL_SNAPSHOT_METHOD = bidiMethod(
+  "/cairn.raft.v1.Raft/InstallSnapshot",
+  RAW_BYTES,
+  RAW_BYTES,
+);
+
+export const RAFT_SERVICE = {
+  Stream: RAFT_STREAM_METHOD,
+  InstallSnapshot: RAFT_INSTALL_SNAPSHOT_METHOD,
+} as const;
 
 /** Room for a batch of large MsgApp entries or an inline snapshot. */
 export const PEER_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;

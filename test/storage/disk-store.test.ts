@@ -51,7 +51,19 @@ describe("DiskStore round trip", () => {
       firstIndex: 1,
       entries: [],
       snapshotMeta: null,
+      identity: null,
     });
+  });
+
+  it("records the member identity once and reloads it", async () => {
+    const dir = await dirs.make();
+    const store = await openStore(dir);
+    await store.load();
+    await store.setIdentity({ memberId: 0xabc, clusterId: 0xdef });
+    await store.close();
+    const again = await openStore(dir);
+    expect((await again.load()).identity).toEqual({ memberId: 0xabc, clusterId: 0xdef });
+    await again.close();
   });
 
   it("reloads entries, hard state, conf state, applied index and snapshot meta", async () => {

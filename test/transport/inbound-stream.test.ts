@@ -18,7 +18,7 @@ import { type Batch, decodeAck, encodeBatch } from "../../src/transport/codec.js
 import { ClusterMismatchError, WireFormatError } from "../../src/transport/errors.js";
 import { addTypedService, openBidiStream } from "../../src/transport/grpc-codec.js";
 import { INBOUND_STREAMS_MAX, validateInboundBatch } from "../../src/transport/inbound-stream.js";
-import { RAFT_SERVICE, RAFT_STREAM_METHOD } from "../../src/transport/raft-service.js";
+import { RAFT_STREAM_METHOD } from "../../src/transport/raft-service.js";
 import {
   CLUSTER_ID,
   message,
@@ -191,14 +191,18 @@ describe("PeerTransport inbound streams", () => {
   it("drops a stream whose acks are garbage and retries, logging only real transitions", async () => {
     const fake = new Server();
     let streams = 0;
-    addTypedService(fake, RAFT_SERVICE, {
-      Stream: (call) => {
-        streams += 1;
-        call.sendMetadata(new Metadata());
-        call.on("data", () => call.write(Uint8Array.of(0xff, 0xff)));
-        call.on("error", () => {});
+    addTypedService(
+      fake,
+      { Stream: RAFT_STREAM_METHOD },
+      {
+        Stream: (call) => {
+          streams += 1;
+          call.sendMetadata(new Metadata());
+          call.on("data", () => call.write(Uint8Array.of(0xff, 0xff)));
+          call.on("error", () => {});
+        },
       },
-    });
+    );
     const port = await new Promise<number>((resolve, reject) =>
       fake.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
         e ? reject(e) : resolve(p),
