@@ -165,6 +165,13 @@ describe("installStagedSnapshot", () => {
     await seedOldState(store);
     await stage(store, NEW_ROWS);
     await store.installStagedSnapshot(META);
+    // The hard state's commit and the snapshot index were raised to 40.
+    await expect(store.persistRaft([], { ...OLD_HARD_STATE, commit: 39 })).rejects.toThrow(
+      "commit went back: 40 -> 39",
+    );
+    await expect(store.setSnapshotMeta({ ...META, index: 39 })).rejects.toThrow(
+      "snapshot index 39 < 40",
+    );
     // firstIndex = lastIndex + 1 = 41: the next append must start exactly there.
     await expect(store.persistRaft([entry(META.index + 2, 5)], null)).rejects.toThrow(
       AssertionError,
