@@ -21,6 +21,7 @@ import { PeerTransport } from "../transport/index.js";
 import { assert } from "../util/assert.js";
 import { CairnError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import { checkDataDirMember } from "./member-check.js";
 import type { NodeMetrics } from "./metrics.js";
 import { ProposalWaiters } from "./proposals.js";
 import { ReadIndexBatcher } from "./read-index.js";
@@ -119,11 +120,26 @@ export class RaftNode {
     });
     const loaded = await disk.load();
     const memory = new MemoryStorage();
+    if (loaded.snapshotMeta !== null) {
+      // The state already covers everything through the snapshot index (a
+      // data dir from `cairn snapshot restore` has no log before it), so the
+      // core's log must start right after it: MemoryStorage keeps the
+      // snapshot's index and term as its dummy entry, firstIndex() becomes
+      // index + 1, and the core counts the snapshot as committed and applied.
+      // The state rows are loaded from disk below, hence no snapshot data.
+      memory.applySnapshot({ meta: loaded.snapshotMeta, data: new Uint8Array(0) });
+    }
     let confState = loaded.confState;
     if (confState === null) {
       confState = { voters: [...options.members.keys()].sort((a, b) => a - b), learners: [] };
       await disk.setConfState(confState);
       log.info({ voters: confState.voters.length }, "bootstrapped a new member");
+    }
+    try {
+      checkDataDirMember(options.dataDir, confState, options.id, options.name);
+    } catch (error) {
+      await disk.close();
+      throw error;
     }
     memory.setConfState(confState);
     memory.setHardState(loaded.hardState);
