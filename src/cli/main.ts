@@ -10,6 +10,7 @@ import { registerLockCommand } from "./lock-command.js";
 import { registerLogCommand } from "./log-command.js";
 import { registerMemberCommands } from "./member-commands.js";
 import { registerResourceCommands } from "./resource-commands.js";
+import { registerSnapshotCommands } from "./snapshot-commands.js";
 import { registerUserCommands } from "./user-commands.js";
 
 async function main(argv: string[]): Promise<void> {
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<void> {
   registerLogCommand(program);
   registerLockCommand(program);
   registerMemberCommands(program);
+  registerSnapshotCommands(program);
   await program.parseAsync(argv);
 }
 
