@@ -44,9 +44,11 @@ export async function streamSnapshot(
 ): Promise<SnapshotSaved> {
   const idleTimeoutMs = options.idleTimeoutMs ?? invoker.attemptTimeoutMs;
   let lastError: unknown = null;
+  // Fixed before the loop: reportFailure() below moves the preferred endpoint.
+  const first = invoker.preferredEndpoint;
   for (let attempt = 0; attempt < invoker.endpointCount; attempt++) {
     throwIfAborted(options.signal);
-    const endpoint = (invoker.preferredEndpoint + attempt) % invoker.endpointCount;
+    const endpoint = (first + attempt) % invoker.endpointCount;
     if (attempt > 0) await sink.reset();
     try {
       return await streamFrom(invoker, endpoint, sink, idleTimeoutMs, options.signal);
