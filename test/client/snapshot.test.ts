@@ -55,7 +55,7 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 const stream = (transport: FakeTransport, i: number) =>
-  transport.streams[i] as FakeStream<never, unknown>;
+  transport.streams[i] as FakeStream<unknown, unknown>;
 
 describe("client snapshot stream", () => {
   it("writes chunks in order, pausing the stream while the sink writes, without hasleader", async () => {
