@@ -8,9 +8,8 @@ import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Cairn } from "../client/client.js";
-import type { SnapshotInfo } from "../server/snapshot-info.js";
+import type { SnapshotInfo, StateSummary } from "../server/snapshot-info.js";
 import type { RestoreReport } from "../server/snapshot-restore.js";
-import type { StateSummary } from "../state/state-summary.js";
 import { fieldTable, type GlobalOptions, output, withClient } from "./context.js";
 import { CliError } from "./parse.js";
 

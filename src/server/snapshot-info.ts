@@ -7,6 +7,8 @@ import type { StateRow } from "../state/restore-rows.js";
 import { type StateSummary, summarizeState } from "../state/state-summary.js";
 import { decodeSnapshot, SnapshotFileError } from "../storage/snapshot-file.js";
 
+export type { StateSummary };
+
 export class SnapshotReadError extends Error {
   override readonly name = "SnapshotReadError";
 }
