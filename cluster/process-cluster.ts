@@ -29,6 +29,13 @@ export interface ClusterOptions {
   readonly extraArgs?: readonly string[];
   /** Adds --unsafe-test-mode so link faults can be injected (tests only). */
   readonly faultHooks?: boolean;
+  /** Member names (default n1..n<size>). */
+  readonly names?: readonly string[];
+  /**
+   * Runs once every member's ports and data dir are chosen and before any
+   * member starts: e.g. to fill the data dirs (`cairn snapshot restore`).
+   */
+  readonly beforeStart?: (cluster: ProcessCluster) => Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -59,17 +66,27 @@ export class ProcessCluster {
       ...(options.faultHooks === true ? ["--unsafe-test-mode"] : []),
     ];
     const cluster = new ProcessCluster(mkdtempSync(join(tmpdir(), "cairn-cluster-")), extraArgs);
-    for (let i = 1; i <= options.size; i++) {
+    const names = options.names ?? Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
+    if (names.length !== options.size) {
+      throw new Error(`${names.length} names given for ${options.size} members`);
+    }
+    for (const name of names) {
       const [client, peer, metrics] = [await freePort(), await freePort(), await freePort()];
       cluster.members.push({
-        name: `n${i}`,
+        name,
         client: `127.0.0.1:${client}`,
         peer: `127.0.0.1:${peer}`,
         metrics: `127.0.0.1:${metrics}`,
-        dataDir: join(cluster.dir, `n${i}`),
-        logFile: join(cluster.dir, `n${i}.log`),
+        dataDir: join(cluster.dir, name),
+        logFile: join(cluster.dir, `${name}.log`),
         process: null,
       });
+    }
+    try {
+      await options.beforeStart?.(cluster);
+    } catch (error) {
+      rmSync(cluster.dir, { recursive: true, force: true });
+      throw error;
     }
     for (const member of cluster.members) cluster.startMember(member.name);
     return cluster;
@@ -79,6 +96,11 @@ export class ProcessCluster {
     const member = this.members.find((m) => m.name === name);
     if (member === undefined) throw new Error(`no member ${name}`);
     return member;
+  }
+
+  /** The --initial-cluster every member starts with: name=peer,... */
+  get initialCluster(): string {
+    return this.members.map((m) => `${m.name}=${m.peer}`).join(",");
   }
 
   startMember(name: string): void {
@@ -98,7 +120,7 @@ export class ProcessCluster {
       "--listen-metrics",
       member.metrics,
       "--initial-cluster",
-      this.members.map((m) => `${m.name}=${m.peer}`).join(","),
+      this.initialCluster,
       ...this.extraArgs,
     ];
     const child = spawn(process.execPath, args, {

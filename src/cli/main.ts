@@ -11,6 +11,7 @@ import { registerLockCommand } from "./lock-command.js";
 import { registerLogCommand } from "./log-command.js";
 import { registerMemberCommands } from "./member-commands.js";
 import { registerResourceCommands } from "./resource-commands.js";
+import { registerSnapshotCommands } from "./snapshot-commands.js";
 import { registerUserCommands } from "./user-commands.js";
 
 async function main(argv: string[]): Promise<void> {
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<void> {
   registerLockCommand(program);
   registerGroupCommands(program);
   registerMemberCommands(program);
+  registerSnapshotCommands(program);
   await program.parseAsync(argv);
 }
 

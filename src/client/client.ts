@@ -17,6 +17,12 @@ import { NODE_STATUS } from "./methods.js";
 import { OpLogApi } from "./oplog.js";
 import { ResourcesApi } from "./resources.js";
 import type { BackoffOptions } from "./retry-policy.js";
+import {
+  type SnapshotOptions,
+  type SnapshotSaved,
+  type SnapshotSink,
+  streamSnapshot,
+} from "./snapshot.js";
 import { GrpcTransport, type Transport } from "./transport.js";
 import { UsersApi } from "./users.js";
 import { type LockContext, type LockOptions, withLock } from "./with-lock.js";
@@ -137,6 +143,15 @@ export class Cairn {
         timeoutMs: options.timeoutMs ?? this.invoker.attemptTimeoutMs,
       },
     );
+  }
+
+  /**
+   * Streams a member's snapshot (etcd Maintenance.Snapshot, the format of
+   * src/storage/snapshot-file.ts) into `sink`; see snapshot.ts. The caller
+   * verifies the bytes (their SHA-256 trailer) before trusting them.
+   */
+  snapshot(sink: SnapshotSink, options: SnapshotOptions = {}): Promise<SnapshotSaved> {
+    return streamSnapshot(this.invoker, sink, options);
   }
 
   get endpoints(): readonly string[] {

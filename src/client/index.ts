@@ -37,6 +37,7 @@ export type {
   WatchResourcesOptions,
 } from "./resources.js";
 export type { CallSafety } from "./retry-policy.js";
+export type { SnapshotOptions, SnapshotSaved, SnapshotSink } from "./snapshot.js";
 export type * from "./types.js";
 export type { LoginResult, RegisterInput, UpdateUserInput } from "./users.js";
 export type { Watch, WatchOptions } from "./watch-stream.js";

@@ -2,7 +2,7 @@
 // generated codecs (the platform services are in platform-methods.ts).
 import { cairn } from "../gen/cairn.js";
 import { etcdserverpb } from "../gen/etcd.js";
-import { bidiMethod, unaryMethod } from "./rpc.js";
+import { bidiMethod, serverStreamMethod, unaryMethod } from "./rpc.js";
 
 export const KV_RANGE = unaryMethod(
   "/etcdserverpb.KV/Range",
@@ -43,6 +43,11 @@ export const MAINTENANCE_STATUS = unaryMethod(
   "/etcdserverpb.Maintenance/Status",
   etcdserverpb.StatusRequest,
   etcdserverpb.StatusResponse,
+);
+export const MAINTENANCE_SNAPSHOT = serverStreamMethod(
+  "/etcdserverpb.Maintenance/Snapshot",
+  etcdserverpb.SnapshotRequest,
+  etcdserverpb.SnapshotResponse,
 );
 export const NODE_STATUS = unaryMethod(
   "/cairn.v1.Node/Status",

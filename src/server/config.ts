@@ -122,6 +122,9 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
   },
 };
 
+/** What --name accepts (also checked by `cairn snapshot restore`, which names a member to be). */
+export const MEMBER_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
@@ -196,7 +199,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
 
 function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
   const name = get("name");
-  if (name === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+  if (name === undefined || !MEMBER_NAME_PATTERN.test(name)) {
     throw new ConfigError(`--name is required: 1-64 of [A-Za-z0-9._-], got "${name ?? ""}"`);
   }
   const listenPeer = parseAddress("listen-peer", get("listen-peer") as string);

@@ -62,6 +62,27 @@ export function candidateLeaseId(commandId: number, revision: number, attempt: n
   return id === 0 ? 1 : id;
 }
 
+function decodeLeaseRow(key: Uint8Array, value: Uint8Array): LeaseRecord {
+  const id = decodeLeaseKey(key);
+  const raw: unknown = packr.unpack(value);
+  assert(Array.isArray(raw) && raw.length === 2, `lease row ${id} is not a 2-field array`);
+  const [grantedTtlSeconds, expiresAtMs] = raw as [number, number];
+  assert(Number.isSafeInteger(grantedTtlSeconds), `lease row ${id} has a bad TTL`);
+  assert(Number.isSafeInteger(expiresAtMs), `lease row ${id} has a bad expiry`);
+  return { id, grantedTtlSeconds, expiresAtMs };
+}
+
+/**
+ * A stored lease row with its expiry moved to nowMs + its granted TTL, as if
+ * kept alive at nowMs (`cairn snapshot restore`: see restore-rows.ts for why).
+ */
+export function refreshLeaseRow(key: Uint8Array, value: Uint8Array, nowMs: number): Uint8Array {
+  const record = decodeLeaseRow(key, value);
+  const expiresAtMs = nowMs + record.grantedTtlSeconds * 1000;
+  assert(Number.isSafeInteger(expiresAtMs), `lease ${record.id} expiry out of range`);
+  return packr.pack([record.grantedTtlSeconds, expiresAtMs]);
+}
+
 export class LeaseTable {
   private readonly records = new Map<number, LeaseRecord>();
   /** lease id → attached keys (latin1). Kept apart from records so boot can load rows in any order. */
@@ -169,14 +190,9 @@ export class LeaseTable {
   }
 
   loadRow(key: Uint8Array, value: Uint8Array): void {
-    const id = decodeLeaseKey(key);
-    const raw: unknown = packr.unpack(value);
-    assert(Array.isArray(raw) && raw.length === 2, `lease row ${id} is not a 2-field array`);
-    const [grantedTtlSeconds, expiresAtMs] = raw as [number, number];
-    assert(Number.isSafeInteger(grantedTtlSeconds), `lease row ${id} has a bad TTL`);
-    assert(Number.isSafeInteger(expiresAtMs), `lease row ${id} has a bad expiry`);
-    assert(!this.records.has(id), `duplicate lease row ${id}`);
-    this.records.set(id, { id, grantedTtlSeconds, expiresAtMs });
+    const record = decodeLeaseRow(key, value);
+    assert(!this.records.has(record.id), `duplicate lease row ${record.id}`);
+    this.records.set(record.id, record);
   }
 
   /** Validates and encodes before touching the map, so a failed assertion leaves no half-applied lease. */

@@ -2,7 +2,12 @@
 // writes): a magic header, the applied index, every state row, and a SHA-256
 // of everything before it, so a truncated or corrupted copy is refused on
 // restore instead of silently restoring part of a cluster.
-//   "CAIRNSNAP" 0x01 | applied u64 | { 0x01 | tableLen u8 | table | keyLen u32 | key | valueLen u32 | value }* | 0x00 | sha256
+//   "CAIRNSNAP" 0x01 | applied u64 | { 0x01 | tableLen u8 | table | keyLen u32 | key | valueLen u32 | value }* | 0x00
+//   | zero padding to a multiple of 512 bytes | sha256 (of everything before it)
+// The padding is for etcdctl: `etcdctl snapshot save` (3.4 and later) refuses
+// a download unless its size is 32 more than a multiple of 512, the shape of
+// etcd's own snapshots (a bbolt file of whole pages plus a SHA-256). Files
+// written before the padding existed still decode.
 import { createHash, type Hash } from "node:crypto";
 import { assert } from "../util/assert.js";
 import type { StateExportRecord } from "./disk-store.js";
@@ -11,6 +16,8 @@ const MAGIC = Buffer.from("CAIRNSNAP\x01", "latin1");
 const ROW = 0x01;
 const END = 0x00;
 const DIGEST_BYTES = 32;
+/** The body (everything before the digest) is a whole number of these; see the header. */
+const BODY_ALIGN_BYTES = 512;
 
 export class SnapshotFileError extends Error {
   override readonly name = "SnapshotFileError";
@@ -25,10 +32,12 @@ export async function* encodeSnapshot(
   const hash: Hash = createHash("sha256");
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  let bodyBytes = 0;
   const push = (part: Buffer): Buffer | null => {
     hash.update(part);
     pending.push(part);
     pendingBytes += part.byteLength;
+    bodyBytes += part.byteLength;
     if (pendingBytes < chunkBytes) return null;
     const chunk = Buffer.concat(pending);
     pending = [];
@@ -51,7 +60,13 @@ export async function* encodeSnapshot(
     if (chunk !== null) yield chunk;
   }
   assert(sawApplied, "a snapshot holds an applied index");
-  push(Buffer.from([END]));
+  // push() hands back a full chunk whenever one fills up: the end marker and
+  // the padding can fill one too, and dropping it would lose bytes.
+  const endChunk = push(Buffer.from([END]));
+  if (endChunk !== null) yield endChunk;
+  const padding = (BODY_ALIGN_BYTES - (bodyBytes % BODY_ALIGN_BYTES)) % BODY_ALIGN_BYTES;
+  const paddingChunk = push(Buffer.alloc(padding));
+  if (paddingChunk !== null) yield paddingChunk;
   pending.push(hash.digest());
   yield Buffer.concat(pending);
 }
@@ -103,8 +118,12 @@ export function decodeSnapshot(file: Buffer): DecodedSnapshot {
     at += 4 + valueLength;
     rows.push({ table, key, value });
   }
-  if (body[at] !== END || at + 1 !== body.byteLength) {
+  if (body[at] !== END || !isPadding(body.subarray(at + 1))) {
     throw new SnapshotFileError(`snapshot record ${rows.length} at byte ${at} is malformed`);
   }
   return { appliedIndex, rows };
+}
+
+function isPadding(tail: Buffer): boolean {
+  return tail.byteLength < BODY_ALIGN_BYTES && tail.every((byte) => byte === 0);
 }
