@@ -116,6 +116,9 @@ function applyOp(cluster: Cluster, op: Op): number {
     case "transfer":
       cluster.transferLeadership(op.node);
       return 0;
+    case "transfer-via":
+      cluster.transferLeadershipVia(op.via, op.node);
+      return 0;
     case "slow-disk":
       cluster.slowDisk(target(cluster, op.node), op.count);
       return 0;

@@ -38,7 +38,9 @@ export type Op =
   | { readonly kind: "campaign"; readonly node: number }
   /** The node's next Ready write is slow: `count` messages are stepped in while it runs. */
   | { readonly kind: "slow-disk"; readonly node: number; readonly count: number }
-  | { readonly kind: "transfer"; readonly node: number };
+  | { readonly kind: "transfer"; readonly node: number }
+  /** Node `via` (any role) is asked to transfer leadership to `node`. */
+  | { readonly kind: "transfer-via"; readonly node: number; readonly via: number };
 
 export const TARGET_LEADER = 0;
 export const TARGET_STALE_LEADER = -1;
@@ -129,6 +131,10 @@ export function opArbitrary(size: number): fc.Arbitrary<Op> {
     { weight: 3, arbitrary: fc.record({ kind: fc.constant("heal" as const) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("campaign" as const), node }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("transfer" as const), node }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant("transfer-via" as const), node, via: node }),
+    },
     {
       weight: 4,
       arbitrary: fc.record({
