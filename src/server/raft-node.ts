@@ -20,6 +20,7 @@ import { DiskStore, type StateExportRecord } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
 import { assert } from "../util/assert.js";
 import { CairnError } from "./errors.js";
+import { chooseSuccessor, LeaderTransfers } from "./leader-transfer.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
 import { ProposalWaiters } from "./proposals.js";
@@ -71,9 +72,11 @@ export class RaftNode {
   private readonly leadershipListeners: LeadershipListener[] = [];
   private readonly waiters: ProposalWaiters;
   private readonly reads: ReadIndexBatcher;
+  private readonly transfers = new LeaderTransfers();
   private inboxMessages: Message[] = [];
   private inboxProposals: Uint8Array[] = [];
   private inboxProposalIds: number[] = [];
+  private inboxTransfers: NodeId[] = [];
   private inboxTicks = 0;
   private loopScheduled = false;
   private loopRunning = false;
@@ -267,6 +270,33 @@ export class RaftNode {
     return result;
   }
 
+  /**
+   * Asks the core to hand leadership to `target` (a voter; this member should
+   * lead) and resolves once `target` leads. While the transfer runs, this
+   * member's new proposals wait and then go to the new leader (or, if the
+   * transfer fails, are proposed here). Rejects with etcd's "leader transfer
+   * took too long" once the core gives up or after `timeoutMs`.
+   */
+  transferLeadership(target: NodeId, timeoutMs: number): Promise<void> {
+    if (this.stopped) {
+      return Promise.reject(new CairnError("STOPPED"));
+    }
+    const done = this.transfers.wait(target, timeoutMs);
+    this.inboxTransfers.push(target);
+    this.schedule();
+    return done;
+  }
+
+  /** A member's name as configured, or its id in hex (as etcd prints ids) if unknown. */
+  memberName(id: NodeId): string {
+    return this.options.members.get(id)?.name ?? id.toString(16);
+  }
+
+  /** The voter this member, if it leads, should hand over to now; null if none can take over. */
+  chooseSuccessor(): NodeId | null {
+    return chooseSuccessor(this.raw.status(), this.options.electionTicks);
+  }
+
   /** Resolves once a read made now is linearizable against local state. */
   linearizableBarrier(): Promise<void> {
     if (this.stopped) {
@@ -289,6 +319,7 @@ export class RaftNode {
     }
     this.waiters.failAll(new CairnError("STOPPED"), "stopped");
     this.reads.failAll(new CairnError("STOPPED"));
+    this.transfers.failAll(new CairnError("STOPPED"));
     await this.transport.stop();
     await this.disk.close();
   }
@@ -322,17 +353,28 @@ export class RaftNode {
     const messages = this.inboxMessages;
     this.inboxMessages = [];
     for (const message of messages) this.raw.step(message);
+    for (const target of this.inboxTransfers.splice(0)) this.raw.transferLeader(target);
+    this.transfers.observe(this.raw.basicStatus());
+    if (!this.transfers.holdsProposals) this.proposeInbox();
+    this.reads.pump(Date.now());
+  }
+
+  private proposeInbox(): void {
     const proposals = this.inboxProposals;
     const ids = this.inboxProposalIds;
     this.inboxProposals = [];
     this.inboxProposalIds = [];
     for (let i = 0; i < proposals.length; i++) {
+      const id = ids[i] as number;
+      // Held through a transfer past its deadline: the caller was told
+      // "timed out" (an unknown outcome), so not proposing it is allowed.
+      if (!this.waiters.has(id)) continue;
       const outcome = this.raw.propose(proposals[i] as Uint8Array);
       if (!outcome.ok) {
-        this.waiters.fail(ids[i] as number, new CairnError("NO_LEADER"), outcome.reason);
+        // Never in the log: "no leader" tells clients it is safe to retry.
+        this.waiters.fail(id, new CairnError("NO_LEADER"), outcome.reason);
       }
     }
-    this.reads.pump(Date.now());
   }
 
   private async runLoop(): Promise<void> {
@@ -346,7 +388,15 @@ export class RaftNode {
     } finally {
       this.loopRunning = false;
     }
-    if (this.inboxTicks > 0 || this.inboxMessages.length > 0 || this.inboxProposals.length > 0) {
+    const proposalsReady = this.inboxProposals.length > 0 && !this.transfers.holdsProposals;
+    if (
+      this.inboxTicks > 0 ||
+      this.inboxMessages.length > 0 ||
+      this.inboxTransfers.length > 0 ||
+      proposalsReady
+    ) {
+      // Held proposals need no turn of their own: the tick or message that
+      // ends the hold schedules one.
       this.schedule();
     }
   }
@@ -422,7 +472,12 @@ export class RaftNode {
         // Proposals forwarded to (or made by) the old leader may be lost with
         // it; fail them now rather than at the request timeout. Like a timeout
         // the outcome is unknown to the client: the entry may still commit.
-        this.waiters.failAll(new CairnError("LEADER_CHANGED"), "leader-changed");
+        // Those still queued here never reached the core: they go to the new one.
+        this.waiters.failAll(
+          new CairnError("LEADER_CHANGED"),
+          "leader-changed",
+          new Set(this.inboxProposalIds),
+        );
       }
       const leaderName = this.options.members.get(next.leader)?.name ?? null;
       this.options.logger.info({ leader: leaderName, role: next.role }, "leader changed");
@@ -440,6 +495,7 @@ export class RaftNode {
     this.stopped = true;
     this.waiters.failAll(new CairnError("STOPPED"), "fatal");
     this.reads.failAll(new CairnError("STOPPED"));
+    this.transfers.failAll(new CairnError("STOPPED"));
     process.exitCode = 1;
     setTimeout(() => process.exit(1), 100).unref();
   }
