@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { defaultEndpoints } from "../../cluster/ports.js";
 import { describeFailure } from "./context.js";
 import { registerKvCommands } from "./kv-commands.js";
+import { registerLeaderCommands } from "./leader-commands.js";
 import { registerLockCommand } from "./lock-command.js";
 import { registerLogCommand } from "./log-command.js";
 import { registerMemberCommands } from "./member-commands.js";
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<void> {
   registerLogCommand(program);
   registerLockCommand(program);
   registerMemberCommands(program);
+  registerLeaderCommands(program);
   await program.parseAsync(argv);
 }
 
