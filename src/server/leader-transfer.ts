@@ -14,6 +14,8 @@ interface TransferWait {
   readonly resolve: () => void;
   readonly reject: (error: CairnError) => void;
   readonly timer: NodeJS.Timeout;
+  /** The term when the core had the request; 0 until the first observe(). */
+  term: number;
 }
 
 export class LeaderTransfers {
@@ -23,9 +25,10 @@ export class LeaderTransfers {
   /**
    * Resolves once `target` leads. Rejects with etcd's "leader transfer took
    * too long" after `timeoutMs`, or as soon as the transfer cannot end that
-   * way: the core gave it up (one election timeout without success) or
-   * another member took over. The request itself must reach the core before
-   * the next observe().
+   * way: the core gave it up (one election timeout without success), this
+   * member stepped down without an election (check-quorum), another member
+   * took over, or the target's connection went down. The request itself must
+   * reach the core before the next observe().
    */
   wait(target: NodeId, timeoutMs: number): Promise<void> {
     if (this.waits.size >= TRANSFER_WAITS_MAX) {
@@ -33,7 +36,7 @@ export class LeaderTransfers {
     }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(wait, timedOut()), timeoutMs);
-      const wait: TransferWait = { target, resolve, reject, timer };
+      const wait: TransferWait = { target, resolve, reject, timer, term: 0 };
       this.waits.add(wait);
     });
   }
@@ -57,11 +60,23 @@ export class LeaderTransfers {
       this.holding = false;
     }
     for (const wait of this.waits) {
+      if (wait.term === 0) wait.term = status.term;
       if (status.leader === wait.target) {
         this.settle(wait, null);
-      } else if (abandoned(status, wait.target)) {
+      } else if (abandoned(status, wait)) {
         this.settle(wait, timedOut());
       }
+    }
+  }
+
+  /**
+   * The transport lost its connection to `peer`. A target going away (it is
+   * stopping too, as when a whole cluster is stopped at once) will not take
+   * over: fail now rather than after the core's election timeout.
+   */
+  peerDown(peer: NodeId): void {
+    for (const wait of this.waits) {
+      if (wait.target === peer) this.settle(wait, timedOut());
     }
   }
 
@@ -82,10 +97,13 @@ function timedOut(): CairnError {
   return new CairnError("LEADER_TRANSFER_TIMEOUT");
 }
 
-/** Nothing will make `target` the leader any more, short of a new request. */
-function abandoned(status: BasicStatus, target: NodeId): boolean {
-  if (status.role === "leader") return status.leadTransferee !== target;
-  return status.leader !== NO_NODE && status.leader !== target;
+/** Nothing will make the target the leader any more, short of a new request. */
+function abandoned(status: BasicStatus, wait: TransferWait): boolean {
+  if (status.role === "leader") return status.leadTransferee !== wait.target;
+  if (status.leader !== NO_NODE) return status.leader !== wait.target;
+  // Leaderless in the same term: we stepped down, nobody campaigned for the
+  // next term (the target would have, on MsgTimeoutNow).
+  return status.term === wait.term;
 }
 
 /**

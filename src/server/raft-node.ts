@@ -179,7 +179,7 @@ export class RaftNode {
       peers,
       onMessages: (messages: Message[]) => node?.receive(messages),
       logger: options.logger,
-      onUnreachable: (peer: NodeId) => node?.raw.reportUnreachable(peer),
+      onUnreachable: (peer: NodeId) => node?.peerUnreachable(peer),
     });
     node = new RaftNode(options, disk, memory, raw, transport, appliedIndex);
     for (const table of StateMachine.tables) {
@@ -322,6 +322,11 @@ export class RaftNode {
     this.transfers.failAll(new CairnError("STOPPED"));
     await this.transport.stop();
     await this.disk.close();
+  }
+
+  private peerUnreachable(peer: NodeId): void {
+    this.raw.reportUnreachable(peer);
+    this.transfers.peerDown(peer);
   }
 
   private receive(messages: Message[]): void {

@@ -89,6 +89,29 @@ describe("LeaderTransfers: waits", () => {
     expect(await outcome(ignored)).toMatchObject({ code: "LEADER_TRANSFER_TIMEOUT" });
   });
 
+  it("fails when this member steps down in the same term (check-quorum), not on the transferee's vote", async () => {
+    const transfers = new LeaderTransfers();
+    const stepped = transfers.wait(2, LONG_MS);
+    transfers.observe(status({ leadTransferee: 2 }));
+    transfers.observe(status({ role: "follower", leader: 0 }));
+    expect(await outcome(stepped)).toMatchObject({ code: "LEADER_TRANSFER_TIMEOUT" });
+    const voting = transfers.wait(2, LONG_MS);
+    transfers.observe(status({ leadTransferee: 2 }));
+    transfers.observe(status({ role: "follower", leader: 0, term: 3 }));
+    expect(await outcome(voting)).toBe("pending");
+    transfers.failAll(new CairnError("STOPPED"));
+  });
+
+  it("fails at once when the target's connection goes down", async () => {
+    const transfers = new LeaderTransfers();
+    const done = transfers.wait(2, LONG_MS);
+    transfers.observe(status({ leadTransferee: 2 }));
+    transfers.peerDown(3);
+    expect(await outcome(done)).toBe("pending");
+    transfers.peerDown(2);
+    expect(await outcome(done)).toMatchObject({ code: "LEADER_TRANSFER_TIMEOUT" });
+  });
+
   it("fails after its timeout while the transfer seems to go on", async () => {
     const transfers = new LeaderTransfers();
     const done = transfers.wait(2, 1);
