@@ -147,6 +147,21 @@ export class ProcessCluster {
     member.process = null;
   }
 
+  /**
+   * SIGTERM one member, a clean shutdown (a leader hands leadership over
+   * first), and wait until it has exited; returns its exit code.
+   */
+  async stopGracefully(name: string): Promise<number | null> {
+    const member = this.member(name);
+    const child = member.process;
+    if (child === null) throw new Error(`${name} is not running`);
+    const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+    child.kill("SIGTERM");
+    const code = await exited;
+    member.process = null;
+    return code;
+  }
+
   client(names?: readonly string[], timeoutMs = 3000): CairnClient {
     const chosen = names === undefined ? this.members : names.map((n) => this.member(n));
     return new CairnClient({

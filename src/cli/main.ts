@@ -7,6 +7,7 @@ import { defaultEndpoints } from "../../cluster/ports.js";
 import { describeFailure } from "./context.js";
 import { registerGroupCommands } from "./group-commands.js";
 import { registerKvCommands } from "./kv-commands.js";
+import { registerLeaderCommands } from "./leader-commands.js";
 import { registerLockCommand } from "./lock-command.js";
 import { registerLogCommand } from "./log-command.js";
 import { registerMemberCommands } from "./member-commands.js";
@@ -39,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
   registerGroupCommands(program);
   registerMemberCommands(program);
   registerSnapshotCommands(program);
+  registerLeaderCommands(program);
   await program.parseAsync(argv);
 }
 

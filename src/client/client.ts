@@ -10,6 +10,7 @@ import { ClusterApi } from "./cluster.js";
 import type { CallOptions } from "./invoker.js";
 import { Invoker, Session } from "./invoker.js";
 import { type GetOptions, type KeyValue, KvApi, type PutOptions } from "./kv.js";
+import { type LeaderMove, moveLeader } from "./leader-transfer.js";
 import { LeaseApi } from "./lease.js";
 import { LocksApi } from "./locks.js";
 import { MembershipApi } from "./membership.js";
@@ -45,7 +46,7 @@ export interface ClientOptions {
   readonly transport?: Transport;
 }
 
-export type { KeyValue };
+export type { KeyValue, LeaderMove };
 export type NodeStatus = cairn.v1.NodeStatusResponse;
 
 export class Cairn {
@@ -152,6 +153,19 @@ export class Cairn {
    */
   snapshot(sink: SnapshotSink, options: SnapshotOptions = {}): Promise<SnapshotSaved> {
     return streamSnapshot(this.invoker, sink, options);
+  }
+
+  /**
+   * Makes `target` (a member name, or its id as a number or in hex) the
+   * leader: finds the leader among the endpoints and asks it to hand over
+   * (etcd's MoveLeader), resolving once the target leads. Writes made during
+   * the handoff wait on the old leader and then land. Throws
+   * UnknownMemberError for a target the cluster does not have,
+   * LeaderNotFoundError when no endpoint leads, and etcd's "leader transfer
+   * took too long" when the target could not take over.
+   */
+  moveLeader(target: string | number, options: CallOptions = {}): Promise<LeaderMove> {
+    return moveLeader(this.invoker, (i, o) => this.status(i, o), target, options);
   }
 
   get endpoints(): readonly string[] {

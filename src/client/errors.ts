@@ -83,6 +83,41 @@ export class LeaseLostError extends Error {
   }
 }
 
+export interface MemberRef {
+  readonly id: number;
+  readonly name: string;
+}
+
+function listMembers(members: readonly MemberRef[]): string {
+  return members.map((m) => `${m.name} (${m.id.toString(16)})`).join(", ");
+}
+
+/** A member named by the caller (by name or hex id) that the cluster does not have. */
+export class UnknownMemberError extends Error {
+  override readonly name = "UnknownMemberError";
+  constructor(
+    readonly target: string,
+    readonly members: readonly MemberRef[],
+  ) {
+    super(`no member is named or has the id "${target}"; members: ${listMembers(members)}`);
+  }
+}
+
+/** No endpoint the client knows is the cluster's leader (an election, or the leader is not listed). */
+export class LeaderNotFoundError extends Error {
+  override readonly name = "LeaderNotFoundError";
+  constructor(
+    readonly endpoints: readonly string[],
+    readonly reportedLeader: string | null,
+  ) {
+    super(
+      reportedLeader === null
+        ? `no member among ${endpoints.join(", ")} knows a leader (an election may be under way)`
+        : `the leader is ${reportedLeader}, which is not among the endpoints ${endpoints.join(", ")}`,
+    );
+  }
+}
+
 /** Turns whatever an attempt threw into a CairnRpcError (non-gRPC errors pass through). */
 export function toRpcError(error: unknown, context: RpcErrorContext): unknown {
   if (error instanceof CairnRpcError || !isStatusLike(error)) return error;

@@ -5,6 +5,7 @@ export {
   CairnClient,
   type ClientOptions,
   type KeyValue,
+  type LeaderMove,
   type NodeStatus,
 } from "./client.js";
 export type { AddMemberOptions, ClusterApi, ClusterMember } from "./cluster.js";
@@ -13,7 +14,10 @@ export {
   CairnRpcError,
   GrpcStatus,
   isUnauthenticated,
+  LeaderNotFoundError,
   LeaseLostError,
+  type MemberRef,
+  UnknownMemberError,
 } from "./errors.js";
 export type { CallOptions } from "./invoker.js";
 export type { LeaseKeepAlive } from "./keep-alive.js";

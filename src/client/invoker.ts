@@ -195,6 +195,11 @@ export class Invoker {
     return this.options.attemptTimeoutMs;
   }
 
+  /** A call's default budget, retries included. */
+  get callTimeoutMs(): number {
+    return this.options.callTimeoutMs;
+  }
+
   async unary<Req, Res>(
     method: UnaryMethod<Req, Res>,
     request: Req,

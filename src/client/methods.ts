@@ -49,6 +49,11 @@ export const MAINTENANCE_SNAPSHOT = serverStreamMethod(
   etcdserverpb.SnapshotRequest,
   etcdserverpb.SnapshotResponse,
 );
+export const MAINTENANCE_MOVE_LEADER = unaryMethod(
+  "/etcdserverpb.Maintenance/MoveLeader",
+  etcdserverpb.MoveLeaderRequest,
+  etcdserverpb.MoveLeaderResponse,
+);
 export const NODE_STATUS = unaryMethod(
   "/cairn.v1.Node/Status",
   cairn.v1.NodeStatusRequest,

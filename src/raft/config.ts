@@ -54,7 +54,7 @@ export interface PeerStatus {
   readonly inflightMessages: number;
 }
 
-export interface RaftStatus {
+export interface BasicStatus {
   readonly id: NodeId;
   readonly term: Term;
   readonly vote: NodeId;
@@ -66,6 +66,9 @@ export interface RaftStatus {
   readonly leader: NodeId;
   readonly leadTransferee: NodeId;
   readonly electionElapsedTicks: number;
+}
+
+export interface RaftStatus extends BasicStatus {
   /** Leader only: every voter except this node, in id order. Empty otherwise. */
   readonly progress: ReadonlyMap<NodeId, PeerStatus>;
 }

@@ -1,6 +1,7 @@
 // Public surface of the Raft core. Everything else in src/raft is internal.
 
 export type {
+  BasicStatus,
   PeerStatus,
   ProposeRejectReason,
   ProposeResult,

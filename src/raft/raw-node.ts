@@ -18,6 +18,7 @@
 import { assert } from "../util/assert.js";
 import type { ConfChange } from "./conf-change.js";
 import {
+  type BasicStatus,
   COMMITTED_BYTES_PER_READY_MAX,
   type PeerStatus,
   type ProposeResult,
@@ -203,6 +204,24 @@ export class RawNode {
     }
   }
 
+  /** The status without per-peer progress: cheap enough to read on every loop turn. */
+  basicStatus(): BasicStatus {
+    const r = this.raft;
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      lastTerm: r.log.lastTerm(),
+      role: r.role,
+      leader: r.lead,
+      leadTransferee: r.leadTransferee,
+      electionElapsedTicks: r.electionElapsed,
+    };
+  }
+
   status(): RaftStatus {
     const r = this.raft;
     const progress = new Map<NodeId, PeerStatus>();
@@ -223,19 +242,6 @@ export class RawNode {
         });
       }
     }
-    return {
-      id: r.id,
-      term: r.term,
-      vote: r.vote,
-      commit: r.log.committed,
-      applied: r.log.applied,
-      lastIndex: r.log.lastIndex(),
-      lastTerm: r.log.lastTerm(),
-      role: r.role,
-      leader: r.lead,
-      leadTransferee: r.leadTransferee,
-      electionElapsedTicks: r.electionElapsed,
-      progress,
-    };
+    return { ...this.basicStatus(), progress };
   }
 }

@@ -10,7 +10,7 @@ import type { Raft } from "./raft.js";
 import { leaderReadIndex } from "./read-index.js";
 import { bcastAppend } from "./replication.js";
 import { stepLeaderTransfer } from "./step-leader.js";
-import { type Entry, type EntryKind, emptyMessage, NO_NODE, type NodeId } from "./types.js";
+import { type Entry, type EntryKind, NO_NODE, type NodeId } from "./types.js";
 
 export function campaign(r: Raft, reason: string): void {
   hup(r, r.preVote ? "pre-election" : "election", reason);
@@ -98,12 +98,19 @@ export function readIndex(r: Raft, context: Uint8Array): ProposeResult {
   return { ok: true };
 }
 
+/**
+ * Leader: starts handing leadership to `target`. Follower: asks its leader for
+ * leadership, but only for itself. etcd forwards any target with `from` set
+ * to the transferee, a message the transferee never sent; cairn's transport
+ * authenticates `from` as the sending peer, so only the transferee asks.
+ */
 export function transferLeader(r: Raft, target: NodeId): void {
   if (r.role === "leader") {
     stepLeaderTransfer(r, target);
-  } else if (r.role === "follower" && r.lead !== NO_NODE && target !== r.lead) {
-    // As in etcd, `from` names the transferee so the leader knows whom to catch up.
-    r.msgs.push(emptyMessage("MsgTransferLeader", target, r.lead, r.term));
+  } else if (r.role === "follower" && r.lead !== NO_NODE && target === r.id) {
+    r.send({ type: "MsgTransferLeader", to: r.lead });
+  } else {
+    r.event("leader-transfer-ignored", { term: r.term, to: target, role: r.role, leader: r.lead });
   }
 }
 

@@ -52,6 +52,9 @@ export function stepLeader(r: Raft, m: Message): void {
 export function stepLeaderTransfer(r: Raft, target: NodeId): void {
   const pr = r.tracker.get(target);
   if (pr === undefined || target === r.id) {
+    // Leading already, or the target cannot lead: it is not a voter.
+    const reason = target === r.id ? "already leader" : "not a voter";
+    r.event("leader-transfer-ignored", { term: r.term, to: target, reason });
     return;
   }
   if (r.leadTransferee !== NO_NODE) {

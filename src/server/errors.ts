@@ -8,6 +8,12 @@ export const ERRORS = {
   LEADER_CHANGED: { status: GrpcStatus.UNAVAILABLE, message: "etcdserver: leader changed" },
   TIMEOUT: { status: GrpcStatus.UNAVAILABLE, message: "etcdserver: request timed out" },
   STOPPED: { status: GrpcStatus.UNAVAILABLE, message: "etcdserver: server stopped" },
+  // etcd 3.4 has no gRPC mapping for this one (clients see UNKNOWN); cairn
+  // keeps etcd's string and uses the code of its other "request timed out"s.
+  LEADER_TRANSFER_TIMEOUT: {
+    status: GrpcStatus.UNAVAILABLE,
+    message: "etcdserver: request timed out, leader transfer took too long",
+  },
   TOO_MANY_REQUESTS: {
     status: GrpcStatus.RESOURCE_EXHAUSTED,
     message: "etcdserver: too many requests",
@@ -57,6 +63,10 @@ export const ERRORS = {
   },
   CORRUPT: { status: GrpcStatus.DATA_LOSS, message: "etcdserver: corrupt cluster" },
   NOT_LEADER: { status: GrpcStatus.FAILED_PRECONDITION, message: "etcdserver: not leader" },
+  BAD_LEADER_TRANSFEREE: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    message: "etcdserver: bad leader transferee",
+  },
   MEMBER_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, message: "etcdserver: member not found" },
   MEMBER_ID_EXISTS: {
     status: GrpcStatus.FAILED_PRECONDITION,

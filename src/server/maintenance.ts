@@ -1,4 +1,5 @@
-// etcd's Maintenance service (Status, Alarm, Defragment, Hash, HashKV) and the
+// etcd's Maintenance service (Status, Alarm, Defragment, Hash, HashKV,
+// MoveLeader) and the
 // write gate it implies: past --quota-backend-bytes a member raises the
 // cluster-wide NOSPACE alarm through Raft, and from then on every member
 // admits only reads, deletes and compaction until an operator disarms it.
@@ -16,6 +17,8 @@ export interface MaintenanceOptions {
   readonly version: string;
   /** How often the member samples its db size for Status and the quota. */
   readonly sizeSampleIntervalMs: number;
+  /** Longest MoveLeader waits for the target to lead (the core gives up sooner if it cannot). */
+  readonly moveLeaderTimeoutMs: number;
 }
 
 const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
@@ -111,6 +114,31 @@ export class Maintenance implements WriteGate {
       header: this.headers.header(this.node.stateMachine.kv.revision),
       alarms: alarms.map((a) => ({ memberID: a.memberId, alarm: ALARM_CODES[a.alarm] })),
     };
+  }
+
+  /**
+   * etcd's MoveLeader: only the leader accepts it, the target must be a
+   * voter, and the answer comes once the target leads. Moving to the leader
+   * itself is done at once, as in etcd.
+   */
+  async moveLeader(
+    request: etcdserverpb.MoveLeaderRequest,
+  ): Promise<etcdserverpb.MoveLeaderResponse.$Properties> {
+    const raft = this.node.status();
+    if (raft.role !== "leader") throw new CairnError("NOT_LEADER");
+    const target = request.targetID;
+    const self = this.node.id;
+    // progress lists every voter but this one: the core's view, not the config's.
+    if (target !== self && !raft.progress.has(target))
+      throw new CairnError("BAD_LEADER_TRANSFEREE");
+    if (target !== self) {
+      const from = this.node.memberName(self);
+      const to = this.node.memberName(target);
+      this.logger.info({ from, to }, "leadership transfer requested (MoveLeader)");
+      await this.node.transferLeadership(target, this.options.moveLeaderTimeoutMs);
+      this.logger.info({ from, to }, "leadership transfer finished");
+    }
+    return { header: this.headers.header(this.node.stateMachine.kv.revision) };
   }
 
   async defragment(): Promise<etcdserverpb.DefragmentResponse.$Properties> {

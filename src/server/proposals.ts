@@ -69,9 +69,15 @@ export class ProposalWaiters {
     waiter.reject(error);
   }
 
-  failAll(error: CairnError, reason: string): void {
+  /** A request that is still waiting (not answered, failed or timed out). */
+  has(id: number): boolean {
+    return this.waiters.has(id);
+  }
+
+  /** Fails every waiting request except those in `except`. */
+  failAll(error: CairnError, reason: string, except?: ReadonlySet<number>): void {
     for (const id of [...this.waiters.keys()]) {
-      this.fail(id, error, reason);
+      if (except?.has(id) !== true) this.fail(id, error, reason);
     }
   }
 }

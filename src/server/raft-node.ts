@@ -38,6 +38,7 @@ import { registerMembershipService } from "../transport/membership-rpc.js";
 import { assert } from "../util/assert.js";
 import { bootstrap } from "./bootstrap.js";
 import { CairnError } from "./errors.js";
+import { chooseSuccessor, LeaderTransfers } from "./leader-transfer.js";
 import type { Logger } from "./logger.js";
 import { toConfChange } from "./member-changes.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -109,12 +110,13 @@ export class RaftNode {
   private confState: ConfState;
   private readonly waiters: ProposalWaiters;
   private readonly reads: ReadIndexBatcher;
+  private readonly transfers = new LeaderTransfers();
   private inboxMessages: Message[] = [];
   private inboxProposals: Uint8Array[] = [];
   private inboxProposalKinds: EntryKind[] = [];
   private inboxProposalIds: number[] = [];
+  private inboxTransfers: NodeId[] = [];
   private inboxTicks = 0;
-  private inboxTransferTo: NodeId | null = null;
   private loopScheduled = false;
   private loopRunning = false;
   private stopped = false;
@@ -282,7 +284,7 @@ export class RaftNode {
         })),
       onMessages: (messages: Message[]) => node?.receive(messages),
       logger: options.logger,
-      onUnreachable: (peer: NodeId) => node?.raw.reportUnreachable(peer),
+      onUnreachable: (peer: NodeId) => node?.peerUnreachable(peer),
     });
     node = new RaftNode(options, disk, memory, raw, transport, appliedIndex);
     for (const table of StateMachine.tables) {
@@ -429,20 +431,25 @@ export class RaftNode {
   }
 
   /**
-   * Hands leadership to `target` (a voter) and resolves once this member has
-   * seen a new leader, or rejects after `timeoutMs` (the core abandons a
-   * transfer after an election timeout; proposals are refused meanwhile).
+   * Asks the core to hand leadership to `target` (a voter; this member should
+   * lead) and resolves once `target` leads. While the transfer runs, this
+   * member's new proposals wait and then go to the new leader (or, if the
+   * transfer fails, are proposed here). Rejects with etcd's "leader transfer
+   * took too long" once the core gives up or after `timeoutMs`.
    */
-  async transferLeadership(target: NodeId, timeoutMs: number): Promise<void> {
-    if (this.stopped) throw new CairnError("STOPPED");
-    if (!this.isLeader) throw new CairnError("NOT_LEADER");
-    const deadline = Date.now() + timeoutMs;
-    this.inboxTransferTo = target;
-    this.schedule();
-    while (this.softState.leader === this.options.id || this.softState.leader === 0) {
-      if (Date.now() >= deadline) throw new CairnError("TIMEOUT");
-      await new Promise((resolve) => setTimeout(resolve, 10));
+  transferLeadership(target: NodeId, timeoutMs: number): Promise<void> {
+    if (this.stopped) {
+      return Promise.reject(new CairnError("STOPPED"));
     }
+    const done = this.transfers.wait(target, timeoutMs);
+    this.inboxTransfers.push(target);
+    this.schedule();
+    return done;
+  }
+
+  /** The voter this member, if it leads, should hand over to now; null if none can take over. */
+  chooseSuccessor(): NodeId | null {
+    return chooseSuccessor(this.raw.status(), this.options.electionTicks);
   }
 
   /** Resolves once a read made now is linearizable against local state. */
@@ -468,8 +475,14 @@ export class RaftNode {
     }
     this.waiters.failAll(new CairnError("STOPPED"), "stopped");
     this.reads.failAll(new CairnError("STOPPED"));
+    this.transfers.failAll(new CairnError("STOPPED"));
     await this.transport.stop();
     await this.disk.close();
+  }
+
+  private peerUnreachable(peer: NodeId): void {
+    this.raw.reportUnreachable(peer);
+    this.transfers.peerDown(peer);
   }
 
   private receive(messages: Message[]): void {
@@ -509,13 +522,16 @@ export class RaftNode {
   /** Steps everything queued since the last turn into the core. */
   private drainInbox(): void {
     for (; this.inboxTicks > 0; this.inboxTicks--) this.raw.tick();
-    if (this.inboxTransferTo !== null) {
-      this.raw.transferLeader(this.inboxTransferTo);
-      this.inboxTransferTo = null;
-    }
     const messages = this.inboxMessages;
     this.inboxMessages = [];
     for (const message of messages) this.raw.step(message);
+    for (const target of this.inboxTransfers.splice(0)) this.raw.transferLeader(target);
+    this.transfers.observe(this.raw.basicStatus());
+    if (!this.transfers.holdsProposals) this.proposeInbox();
+    this.reads.pump(Date.now());
+  }
+
+  private proposeInbox(): void {
     const proposals = this.inboxProposals;
     const kinds = this.inboxProposalKinds;
     const ids = this.inboxProposalIds;
@@ -523,18 +539,22 @@ export class RaftNode {
     this.inboxProposalKinds = [];
     this.inboxProposalIds = [];
     for (let i = 0; i < proposals.length; i++) {
+      const id = ids[i] as number;
+      // Held through a transfer past its deadline: the caller was told
+      // "timed out" (an unknown outcome), so not proposing it is allowed.
+      if (!this.waiters.has(id)) continue;
       const data = proposals[i] as Uint8Array;
       const outcome =
         kinds[i] === "conf-change" ? this.raw.proposeConfChange(data) : this.raw.propose(data);
       if (!outcome.ok) {
+        // Never in the log: "no leader" tells clients it is safe to retry.
         const error =
           outcome.reason === "conf-change-pending"
             ? new CairnError("CONF_CHANGE_PENDING")
             : new CairnError("NO_LEADER");
-        this.waiters.fail(ids[i] as number, error, outcome.reason);
+        this.waiters.fail(id, error, outcome.reason);
       }
     }
-    this.reads.pump(Date.now());
   }
 
   private async runLoop(): Promise<void> {
@@ -548,7 +568,15 @@ export class RaftNode {
     } finally {
       this.loopRunning = false;
     }
-    if (this.inboxTicks > 0 || this.inboxMessages.length > 0 || this.inboxProposals.length > 0) {
+    const proposalsReady = this.inboxProposals.length > 0 && !this.transfers.holdsProposals;
+    if (
+      this.inboxTicks > 0 ||
+      this.inboxMessages.length > 0 ||
+      this.inboxTransfers.length > 0 ||
+      proposalsReady
+    ) {
+      // Held proposals need no turn of their own: the tick or message that
+      // ends the hold schedules one.
       this.schedule();
     }
   }
@@ -730,7 +758,12 @@ export class RaftNode {
         // Proposals forwarded to (or made by) the old leader may be lost with
         // it; fail them now rather than at the request timeout. Like a timeout
         // the outcome is unknown to the client: the entry may still commit.
-        this.waiters.failAll(new CairnError("LEADER_CHANGED"), "leader-changed");
+        // Those still queued here never reached the core: they go to the new one.
+        this.waiters.failAll(
+          new CairnError("LEADER_CHANGED"),
+          "leader-changed",
+          new Set(this.inboxProposalIds),
+        );
       }
       const leaderName = this.memberName(next.leader);
       this.options.logger.info({ leader: leaderName, role: next.role }, "leader changed");
@@ -748,6 +781,7 @@ export class RaftNode {
     this.stopped = true;
     this.waiters.failAll(new CairnError("STOPPED"), "fatal");
     this.reads.failAll(new CairnError("STOPPED"));
+    this.transfers.failAll(new CairnError("STOPPED"));
     process.exitCode = 1;
     setTimeout(() => process.exit(1), 100).unref();
   }

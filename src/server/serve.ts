@@ -1,6 +1,6 @@
 // `cairn serve`: assembles one member — storage, Raft loop, peer transport,
 // the client gRPC port and the metrics port — and shuts it down cleanly on
-// SIGTERM/SIGINT.
+// SIGTERM/SIGINT, handing leadership over first if it leads.
 
 import type { Server as HttpServer } from "node:http";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
@@ -9,6 +9,7 @@ import { AutoCompactor } from "./auto-compactor.js";
 import { ClusterHandlers } from "./cluster-service.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
 import { registerElectionService } from "./election/register.js";
+import { type HandoffOutcome, handOffLeadership } from "./handoff.js";
 import { startHttp } from "./http.js";
 import { clusterId, memberId } from "./ids.js";
 import { KvHandlers } from "./kv-handlers.js";
@@ -41,6 +42,8 @@ const GRACEFUL_SHUTDOWN_MS = 2000;
 export interface RunningMember {
   readonly node: RaftNode;
   readonly clientPort: number;
+  /** If this member leads, moves leadership to the most caught-up voter (bounded wait). */
+  handOffLeadership(): Promise<HandoffOutcome>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +112,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       quotaBackendBytes: config.quotaBackendBytes,
       version: CAIRN_VERSION,
       sizeSampleIntervalMs: 1000,
+      moveLeaderTimeoutMs: config.requestTimeoutMs,
     },
     logger,
   );
@@ -136,6 +140,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     Defragment: unary(() => maintenance.defragment()),
     Hash: unary(() => maintenance.hash()),
     HashKV: unary((r) => maintenance.hashKv(r)),
+    MoveLeader: unary((r) => maintenance.moveLeader(r)),
     Snapshot: (call) => {
       maintenance.snapshot(call).catch((error: unknown) => call.destroy(error as Error));
     },
@@ -197,6 +202,9 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
   return {
     node,
     clientPort,
+    // A transfer takes a round trip and an election; the core itself gives up
+    // after one election timeout, so two bound the wait with room to spare.
+    handOffLeadership: () => handOffLeadership(node, 2 * config.electionTimeoutMs, logger),
     stop: async () => {
       attributes.stop();
       autoCompactor.stop();
@@ -245,17 +253,21 @@ export async function serveMain(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    member.stop().then(
-      () => {
-        logger.info("stopped");
-        logger.flush();
-        setTimeout(() => process.exit(0), 50);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, "unclean shutdown");
-        process.exit(1);
-      },
-    );
+    // Still serving while leadership moves: requests keep landing meanwhile.
+    member
+      .handOffLeadership()
+      .then(() => member.stop())
+      .then(
+        () => {
+          logger.info("stopped");
+          logger.flush();
+          setTimeout(() => process.exit(0), 50);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "unclean shutdown");
+          process.exit(1);
+        },
+      );
   };
   // Like etcd, a member removed from the cluster stops. "Removed" means it was
   // in the membership and is no longer: a joining member replays changes that

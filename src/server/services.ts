@@ -58,6 +58,11 @@ export const MAINTENANCE_SERVICE = {
     etcdserverpb.StatusRequest,
     etcdserverpb.StatusResponse,
   ),
+  MoveLeader: unaryMethod(
+    "/etcdserverpb.Maintenance/MoveLeader",
+    etcdserverpb.MoveLeaderRequest,
+    etcdserverpb.MoveLeaderResponse,
+  ),
 };
 
 export const CLUSTER_SERVICE = {

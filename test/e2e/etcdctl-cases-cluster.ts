@@ -1,10 +1,10 @@
 // etcdctl cases for leases, lock, elect and the cluster/maintenance commands
-// (member list, endpoint status/health, defrag, alarm list), as etcdctl 3.4
+// (member list, endpoint status/health, defrag, alarm list, move-leader), as etcdctl 3.4
 // prints them for a real etcd. lock and elect are etcdctl's client-side
 // recipes over KV, Lease and Watch, so they pass only when all three work.
 import { expect } from "vitest";
 import type { CtlCase } from "./etcdctl-cases-kv.js";
-import { type CtlSession, eventually, sleep } from "./etcdctl-session.js";
+import { type CtlSession, eventually, sleep, type TargetMember } from "./etcdctl-session.js";
 
 const HEX = "[0-9a-f]+";
 
@@ -282,6 +282,41 @@ const alarmList: CtlCase = {
   },
 };
 
+/** The member `endpoint status` shows as leader, asking each member in turn. */
+async function leaderName(s: CtlSession): Promise<string> {
+  const leaders: string[] = [];
+  for (const member of s.target.members) {
+    const out = await s.ctl.ok(member.client, ["endpoint", "status"]);
+    if (out.trimEnd().match(STATUS_LINE)?.[5] === "true") leaders.push(member.name);
+  }
+  expect(leaders).toHaveLength(1);
+  return leaders[0] ?? "";
+}
+
+const moveLeader: CtlCase = {
+  name: "move-leader: the leader hands over to the given member; a bad id is refused",
+  async run(s) {
+    const ids = new Map(memberRows(await s.ok(["member", "list"])).map((r) => [r.name, r.id]));
+    const before = await leaderName(s);
+    const target = s.target.members.find((m) => m.name !== before) as TargetMember;
+    // etcdctl asks every endpoint for its status and calls MoveLeader on the leader.
+    const all = s.endpoints.join(",");
+    expect(await s.ctl.ok(all, ["move-leader", ids.get(target.name) ?? ""])).toBe(
+      `Leadership transferred from ${ids.get(before)} to ${ids.get(target.name)}\n`,
+    );
+    await eventually(async () => expect(await leaderName(s)).toBe(target.name));
+    expect(await s.ctl.fails(all, ["move-leader", "bad1d"])).toContain(
+      "Error: etcdserver: bad leader transferee\n",
+    );
+    expect(await leaderName(s)).toBe(target.name);
+    // With only followers listed, etcdctl finds no leader to ask.
+    const other = s.target.members.find((m) => m.name !== target.name) as TargetMember;
+    expect(await s.ctl.fails(other.client, ["move-leader", ids.get(other.name) ?? ""])).toContain(
+      `Error: no leader endpoint given at [${other.client}]`,
+    );
+  },
+};
+
 export const CLUSTER_CASES: readonly CtlCase[] = [
   lease,
   lockWithCommand,
@@ -296,4 +331,5 @@ export const CLUSTER_CASES: readonly CtlCase[] = [
   hashKv,
   urlEndpoints,
   alarmList,
+  moveLeader,
 ];

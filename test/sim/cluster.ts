@@ -484,6 +484,13 @@ export class SimCluster {
     }
   }
 
+  /** Asks node `via`, whatever its role, to move leadership to `target`. */
+  transferLeadershipVia(via: NodeId, target: NodeId): void {
+    const node = this.node(via);
+    node.raw?.transferLeader(target);
+    this.drive(node);
+  }
+
   // ---- observation -----------------------------------------------------------------
 
   status(id: NodeId): RaftStatus | undefined {

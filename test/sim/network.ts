@@ -22,7 +22,7 @@ export const RELIABLE_PROFILE: NetworkProfile = {
 
 export interface InFlight {
   readonly message: Message;
-  /** The node that sent it (may differ from message.from for a forwarded transfer). */
+  /** The node that sent it: always message.from, as the peer transport insists. */
   readonly sender: NodeId;
   readonly deliverAt: number;
   /** Send order, to break ties deterministically. */
@@ -55,6 +55,11 @@ export class SimNetwork {
   onLost: (sender: NodeId, message: Message) => void = () => undefined;
 
   send(sender: NodeId, message: Message, now: number): void {
+    // The real transport refuses (asserts on) a message whose `from` is not
+    // the sending node; a core that produced one would crash a member.
+    if (message.from !== sender) {
+      throw new Error(`n${sender} sent ${message.type} claiming to be from n${message.from}`);
+    }
     this.stats.sent += 1;
     if (this.dropNextCount > 0) {
       this.dropNextCount -= 1;

@@ -131,6 +131,9 @@ function applyOp(cluster: Cluster, op: Op): number {
     case "membership":
       cluster.changeMembership({ type: op.change, nodeId: op.node });
       return 0;
+    case "transfer-via":
+      cluster.transferLeadershipVia(op.via, op.node);
+      return 0;
     case "slow-disk":
       cluster.slowDisk(target(cluster, op.node), op.count);
       return 0;

@@ -44,7 +44,9 @@ export type Op =
       readonly kind: "membership";
       readonly change: "add-learner" | "add-voter" | "remove";
       readonly node: number;
-    };
+    }
+  /** Node `via` (any role) is asked to transfer leadership to `node`. */
+  | { readonly kind: "transfer-via"; readonly node: number; readonly via: number };
 
 export const TARGET_LEADER = 0;
 export const TARGET_STALE_LEADER = -1;
@@ -156,6 +158,10 @@ function baseOpArbitrary(size: number): fc.Arbitrary<Op> {
     { weight: 3, arbitrary: fc.record({ kind: fc.constant("heal" as const) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("campaign" as const), node }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("transfer" as const), node }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant("transfer-via" as const), node, via: node }),
+    },
     {
       weight: 4,
       arbitrary: fc.record({
