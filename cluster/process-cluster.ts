@@ -22,6 +22,8 @@ export interface MemberHandle {
   readonly dataDir: string;
   readonly logFile: string;
   process: ChildProcess | null;
+  /** Started with --initial-cluster-state existing: added to a running cluster by MemberAdd. */
+  joining?: boolean;
 }
 
 export interface ClusterOptions {
@@ -92,6 +94,27 @@ export class ProcessCluster {
     return cluster;
   }
 
+  /**
+   * A handle for a member to add to the running cluster (not started): add it
+   * with MemberAdd at its `peer` address first, then startMember(name).
+   */
+  async addMember(name: string): Promise<MemberHandle> {
+    if (this.members.some((m) => m.name === name)) throw new Error(`${name} exists`);
+    const [client, peer, metrics] = [await freePort(), await freePort(), await freePort()];
+    const member: MemberHandle = {
+      name,
+      client: `127.0.0.1:${client}`,
+      peer: `127.0.0.1:${peer}`,
+      metrics: `127.0.0.1:${metrics}`,
+      dataDir: join(this.dir, name),
+      logFile: join(this.dir, `${name}.log`),
+      process: null,
+      joining: true,
+    };
+    this.members.push(member);
+    return member;
+  }
+
   member(name: string): MemberHandle {
     const member = this.members.find((m) => m.name === name);
     if (member === undefined) throw new Error(`no member ${name}`);
@@ -121,6 +144,7 @@ export class ProcessCluster {
       member.metrics,
       "--initial-cluster",
       this.initialCluster,
+      ...(member.joining === true ? ["--initial-cluster-state", "existing"] : []),
       ...this.extraArgs,
     ];
     const child = spawn(process.execPath, args, {

@@ -134,6 +134,15 @@ export class Progress {
     return true;
   }
 
+  /** The peer lost entries it had acknowledged: probe again from `match`. */
+  resetMatch(match: LogIndex): void {
+    assert(match < this.match, `resetMatch ${match} must lower match ${this.match}`);
+    this.resetState("probe");
+    this.match = match;
+    this.next = match + 1;
+    this.sentCommit = Math.min(this.sentCommit, match);
+  }
+
   isPaused(): boolean {
     switch (this.state) {
       case "probe":

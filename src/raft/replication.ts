@@ -140,6 +140,20 @@ export function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
 }
 
 function handleAppendRejection(r: Raft, m: Message, pr: Progress): void {
+  if (m.rejectHint < pr.match) {
+    // The follower holds less than it once acknowledged: its data dir was
+    // wiped (or an old rejection arrived late). Trust the hint: probing from
+    // there costs at most a resend, while waiting at `match` would never end.
+    r.event("follower-log-shorter-than-match", {
+      term: r.term,
+      from: m.from,
+      match: pr.match,
+      hint: m.rejectHint,
+    });
+    pr.resetMatch(m.rejectHint);
+    sendAppend(r, m.from);
+    return;
+  }
   // The follower told us the largest (rejectHint, logTerm) it might share with
   // us. Every index of ours whose term is > logTerm is certain to mismatch, so
   // jump below them: at most one probe per term of our log (etcd's scheme).
