@@ -130,6 +130,22 @@ function handleSnapshot(r: Raft, m: Message): void {
 }
 
 function handleHeartbeat(r: Raft, m: Message): void {
-  r.log.commitTo(m.commit);
+  const lastIndex = r.log.lastIndex();
+  if (m.commit > lastIndex) {
+    // The leader caps the commit it sends us at what we acknowledged: we
+    // hold less than that, so our log was lost (a wiped data dir). Committing
+    // is impossible; tell the leader where our log ends so it probes from there.
+    r.event("heartbeat-commit-beyond-log", { term: r.term, commit: m.commit, lastIndex });
+    r.send({
+      type: "MsgAppResp",
+      to: m.from,
+      index: m.commit,
+      reject: true,
+      rejectHint: lastIndex,
+      logTerm: r.log.lastTerm(),
+    });
+  } else {
+    r.log.commitTo(m.commit);
+  }
   r.send({ type: "MsgHeartbeatResp", to: m.from, context: m.context });
 }

@@ -20,3 +20,16 @@ describe("a follower that lost its log", () => {
     expect(leader.eventNames()).toContain("follower-log-shorter-than-match");
   });
 });
+
+describe("a heartbeat committing past the follower's log", () => {
+  it("is answered with a rejection hinting where the log ends, not a crash", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    const leader = net.elect(1);
+    for (let i = 0; i < 3; i++) leader.raw.propose(new TextEncoder().encode(`p${i}`));
+    net.stabilize();
+    net.nodes.set(2, new TestNode(2, { voters: [1, 2, 3] }));
+    net.tickAll(3);
+    expect(net.node(2).eventNames()).toContain("heartbeat-commit-beyond-log");
+    expect(net.node(2).log().length).toBe(net.node(1).log().length);
+  });
+});
