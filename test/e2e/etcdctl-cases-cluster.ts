@@ -317,6 +317,39 @@ const moveLeader: CtlCase = {
   },
 };
 
+const memberLearnerLifecycle: CtlCase = {
+  name: "member add --learner, list, promote refused until in sync, remove",
+  async run(s) {
+    // Port 9 (discard): a member that never starts, so it stays an unsynced learner.
+    const peer = "http://127.0.0.1:9";
+    // etcd refuses changes until every voter has been connected for 5 s ("unhealthy cluster").
+    const added = await eventually(
+      () => s.ok(["member", "add", "ctl-learner", `--peer-urls=${peer}`, "--learner"]),
+      15_000,
+    );
+    // etcdctl prints these ids with %16x: padded on the left with spaces.
+    const match = added.match(new RegExp(`^Member +(${HEX}) added to cluster +(${HEX})\n`));
+    expect(match, added).not.toBeNull();
+    const [id, clusterId] = [match?.[1] ?? "", match?.[2] ?? ""];
+    expect(added).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
+    const listed = await s.ok(["member", "list"]);
+    expect(listed).toContain(`${id}, unstarted, , ${peer}, , true`);
+    expect(await s.fails(["member", "promote", id])).toContain(
+      "etcdserver: can only promote a learner member which is in sync with leader",
+    );
+    // etcd derives a new member's id from its peer URLs and the second it is added,
+    // so within the same second it finds the id taken before it checks the URLs.
+    expect(await s.fails(["member", "add", "again", `--peer-urls=${peer}`])).toMatch(
+      /etcdserver: (Peer URLs already exists|member ID already exist)/,
+    );
+    expect(await s.ok(["member", "remove", id])).toMatch(
+      new RegExp(`^Member +${id} removed from cluster +${clusterId}\n$`),
+    );
+    expect(await s.ok(["member", "list"])).not.toContain(id);
+    expect(await s.fails(["member", "remove", id])).toContain("etcdserver: member not found");
+  },
+};
+
 export const CLUSTER_CASES: readonly CtlCase[] = [
   lease,
   lockWithCommand,
@@ -332,4 +365,5 @@ export const CLUSTER_CASES: readonly CtlCase[] = [
   urlEndpoints,
   alarmList,
   moveLeader,
+  memberLearnerLifecycle,
 ];
