@@ -279,4 +279,34 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     expect(status.map((s) => s.name).sort()).toEqual(["n1", "n2", "n3"]);
     expect(status.filter((s) => s.role === "leader")).toHaveLength(1);
   });
+
+  it("lists the Raft members, adds a learner with a start hint, removes it", async () => {
+    const list = await cli.json<Array<{ name: string; isLearner: boolean }>>(["member", "list"]);
+    expect(list.map((m) => m.name).sort()).toEqual(["n1", "n2", "n3"]);
+    const added = await cli.run([
+      "member",
+      "add",
+      "n9",
+      "--peer-urls",
+      "http://127.0.0.1:9",
+      "--learner",
+    ]);
+    expect(added.stderr).toBe("");
+    expect(added.stdout).toMatch(/^Member [0-9a-f]+ added to the cluster as a learner\./);
+    expect(added.stdout).toContain("--initial-cluster-state existing");
+    expect(added.stdout).toMatch(/--initial-cluster .*n9=127\.0\.0\.1:9/);
+    const id = /^Member ([0-9a-f]+)/.exec(added.stdout)?.[1] ?? "";
+    const table = await cli.run(["member", "list"]);
+    expect(table.stdout).toMatch(new RegExp(`${id}\\s+unstarted`));
+    const promote = await cli.run(["member", "promote", id]);
+    expect(promote.code).toBe(1);
+    expect(promote.stderr).toContain(
+      "can only promote a learner member which is in sync with leader",
+    );
+    const removed = await cli.run(["member", "remove", id]);
+    expect(removed.stdout).toContain(`Member ${id} removed.`);
+    const unknown = await cli.run(["member", "remove", "nobody"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no member named or with id "nobody"/);
+  });
 });
