@@ -11,7 +11,7 @@ import { flushReadIndexBroadcast, type PendingRead } from "./read-index.js";
 import { ReadOnlyQueue } from "./read-only.js";
 import { bcastAppend, bcastHeartbeat, maybeCommit, onCommitAdvanced } from "./replication.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
-import { stepLeader } from "./step-leader.js";
+import { stepLeader, stepLeaderTransfer } from "./step-leader.js";
 import { ProgressTracker } from "./tracker.js";
 import {
   type ConfState,
@@ -228,10 +228,6 @@ export class Raft {
     if (this.role !== "leader") {
       return next;
     }
-    if (!this.tracker.isVoter(this.id)) {
-      this.becomeFollower(this.term, NO_NODE, "removed from the voters");
-      return next;
-    }
     for (const id of this.tracker.members) {
       // A new member gets one check-quorum round before it must have answered.
       const pr = this.tracker.get(id);
@@ -241,6 +237,9 @@ export class Raft {
       this.event("leader-transfer-aborted", { term: this.term, to: this.leadTransferee });
       this.leadTransferee = NO_NODE;
     }
+    if (!this.tracker.isVoter(this.id)) {
+      this.handOffAfterRemoval();
+    }
     // Fewer voters may mean a smaller quorum that already holds more entries.
     if (maybeCommit(this)) {
       onCommitAdvanced(this);
@@ -248,6 +247,29 @@ export class Raft {
       bcastAppend(this);
     }
     return next;
+  }
+
+  /**
+   * A leader that applied its own removal keeps leading only to hand over:
+   * stepping down at once could leave the remaining voters unaware that the
+   * change (and entries after it) committed, and with pre-vote they could
+   * then never elect anyone (the removed member's longer log refuses their
+   * votes). So it refuses new proposals, catches the most up-to-date voter up
+   * and tells it to campaign (MsgTimeoutNow), retrying each election timeout.
+   */
+  private handOffAfterRemoval(): void {
+    let target: NodeId = NO_NODE;
+    let best = -1;
+    for (const id of this.tracker.voters) {
+      const match = this.tracker.get(id)?.match ?? 0;
+      if (id !== this.id && match > best) {
+        best = match;
+        target = id;
+      }
+    }
+    if (target === NO_NODE) return;
+    this.event("removed-leader-hands-off", { term: this.term, to: target });
+    stepLeaderTransfer(this, target);
   }
 
   promotable(): boolean {
@@ -305,6 +327,7 @@ export class Raft {
       if (this.role === "leader" && this.leadTransferee !== NO_NODE) {
         this.event("leader-transfer-aborted", { term: this.term, to: this.leadTransferee });
         this.leadTransferee = NO_NODE;
+        if (!this.tracker.isVoter(this.id)) this.handOffAfterRemoval();
       }
     }
     if (this.role !== "leader") {

@@ -51,7 +51,7 @@ export function stepLeader(r: Raft, m: Message): void {
 
 export function stepLeaderTransfer(r: Raft, target: NodeId): void {
   const pr = r.tracker.get(target);
-  if (pr === undefined || target === r.id) {
+  if (pr === undefined || target === r.id || !r.tracker.isVoter(target)) {
     // Leading already, or the target cannot lead: it is not a voter.
     const reason = target === r.id ? "already leader" : "not a voter";
     r.event("leader-transfer-ignored", { term: r.term, to: target, reason });
