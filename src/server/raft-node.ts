@@ -19,6 +19,7 @@ import type { TableWrite } from "../state/table-write.js";
 import { DiskStore, type StateExportRecord } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
 import { assert } from "../util/assert.js";
+import { proposalRefusal } from "./admission.js";
 import { CairnError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -48,6 +49,15 @@ export interface RaftNodeOptions {
 const PROPOSALS_PENDING_MAX = 20_000;
 const READS_WAITING_MAX = 50_000;
 const INBOX_MESSAGES_MAX = 100_000;
+/**
+ * Entry bytes the inbox holds between two turns of the loop (a turn can wait
+ * on a slow fsync or a full disk). Raft's inflight window mostly bounds what
+ * peers send, but a count alone would allow 100 000 messages of 1 MiB each.
+ */
+const INBOX_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
+const INBOX_PROPOSAL_BYTES_MAX = 256 * 1024 * 1024;
+/** Counted per message on top of its entries' data, so empty messages are bounded too. */
+const MESSAGE_OVERHEAD_BYTES = 64;
 const READ_INDEX_RETRY_MS = 500;
 const SLOW_FSYNC_MS = 100;
 
@@ -74,6 +84,8 @@ export class RaftNode {
   private inboxMessages: Message[] = [];
   private inboxProposals: Uint8Array[] = [];
   private inboxProposalIds: number[] = [];
+  private inboxMessageBytes = 0;
+  private inboxProposalBytes = 0;
   private inboxTicks = 0;
   private loopScheduled = false;
   private loopRunning = false;
@@ -81,6 +93,8 @@ export class RaftNode {
   private ticker: NodeJS.Timeout | null = null;
   private softState: SoftState = { leader: 0, role: "follower" };
   private appliedIndexValue: number;
+  /** The core's commit index as of the last Ready, for the apply-backlog check. */
+  private commitIndexValue = 0;
 
   private constructor(
     private readonly options: RaftNodeOptions,
@@ -248,6 +262,17 @@ export class RaftNode {
     if (this.stopped) {
       return Promise.reject(new CairnError("STOPPED"));
     }
+    const refusal = proposalRefusal({
+      commitIndex: this.commitIndexValue,
+      appliedIndex: this.appliedIndexValue,
+      diskProblem: null,
+    });
+    if (refusal !== null) {
+      this.options.metrics.proposalsFailed.inc({
+        reason: refusal.code.toLowerCase().replaceAll("_", "-"),
+      });
+      return Promise.reject(refusal);
+    }
     const { id, result } = this.waiters.register();
     const data = encodeCommand({
       ...command,
@@ -260,6 +285,11 @@ export class RaftNode {
       this.waiters.fail(id, new CairnError("REQUEST_TOO_LARGE"), "too-large");
       return result;
     }
+    if (this.inboxProposalBytes + data.byteLength > INBOX_PROPOSAL_BYTES_MAX) {
+      this.waiters.fail(id, new CairnError("TOO_MANY_REQUESTS"), "too-many-requests");
+      return result;
+    }
+    this.inboxProposalBytes += data.byteLength;
     this.inboxProposals.push(data);
     this.inboxProposalIds.push(id);
     this.options.metrics.proposalsPending.set(this.waiters.pending);
@@ -295,9 +325,15 @@ export class RaftNode {
 
   private receive(messages: Message[]): void {
     if (this.stopped) return;
-    if (this.inboxMessages.length + messages.length > INBOX_MESSAGES_MAX) {
+    let bytes = 0;
+    for (const message of messages) bytes += messageBytes(message);
+    if (
+      this.inboxMessages.length + messages.length > INBOX_MESSAGES_MAX ||
+      this.inboxMessageBytes + bytes > INBOX_MESSAGE_BYTES_MAX
+    ) {
       return; // Raft tolerates message loss; memory does not tolerate an unbounded inbox.
     }
+    this.inboxMessageBytes += bytes;
     for (const message of messages) this.inboxMessages.push(message);
     this.schedule();
   }
@@ -321,11 +357,13 @@ export class RaftNode {
     for (; this.inboxTicks > 0; this.inboxTicks--) this.raw.tick();
     const messages = this.inboxMessages;
     this.inboxMessages = [];
+    this.inboxMessageBytes = 0;
     for (const message of messages) this.raw.step(message);
     const proposals = this.inboxProposals;
     const ids = this.inboxProposalIds;
     this.inboxProposals = [];
     this.inboxProposalIds = [];
+    this.inboxProposalBytes = 0;
     for (let i = 0; i < proposals.length; i++) {
       const outcome = this.raw.propose(proposals[i] as Uint8Array);
       if (!outcome.ok) {
@@ -365,6 +403,7 @@ export class RaftNode {
     }
     this.raw.advance(ready);
     const status = this.raw.status();
+    this.commitIndexValue = status.commit;
     this.options.metrics.term.set(status.term);
     this.options.metrics.commitIndex.set(status.commit);
   }
@@ -443,4 +482,10 @@ export class RaftNode {
     process.exitCode = 1;
     setTimeout(() => process.exit(1), 100).unref();
   }
+}
+
+function messageBytes(message: Message): number {
+  let bytes = MESSAGE_OVERHEAD_BYTES;
+  for (const entry of message.entries) bytes += entry.data.byteLength;
+  return bytes;
 }
