@@ -5,6 +5,7 @@ import type { Alarm } from "./alarm-table.js";
 import type { KeyValue, WatchEvent } from "./mvcc/key-value.js";
 import type { PlatformEvent, PlatformResult } from "./platform/results.js";
 import type { RangeAnswer } from "./range.js";
+import type { DigestCheckpoint } from "./state-digest.js";
 import type { TableWrite } from "./table-write.js";
 
 /**
@@ -85,6 +86,7 @@ export interface LeaseRenewResult {
 export type ApplyResult =
   | { readonly kind: "alarm"; readonly ok: { readonly alarms: readonly Alarm[] } }
   | { readonly kind: "member-attributes"; readonly ok: { readonly memberId: number } }
+  | { readonly kind: "digest-checkpoint"; readonly ok: DigestCheckpoint }
   | { readonly kind: "put"; readonly ok: PutResult }
   | { readonly kind: "delete-range"; readonly ok: DeleteRangeResult }
   | { readonly kind: "txn"; readonly ok: TxnResult }
