@@ -7,6 +7,8 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { addTypedService } from "../transport/grpc-codec.js";
 import { AutoCompactor } from "./auto-compactor.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
+import { CorruptionChecker } from "./corruption/checker.js";
+import { GrpcPeerQueries, grpcAddress } from "./corruption/peer-queries.js";
 import { registerElectionService } from "./election/register.js";
 import { CairnError } from "./errors.js";
 import { startHttp } from "./http.js";
@@ -29,6 +31,7 @@ import {
   unary,
 } from "./services.js";
 import { StatusHandlers } from "./status-handlers.js";
+import { corruptForTest } from "./test-corruption.js";
 import { registerWatchService } from "./watch/watch-service.js";
 
 export const CAIRN_VERSION = "0.1.0";
@@ -114,6 +117,17 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
   autoCompactor.start();
   const attributes = new AttributePublisher(node, config.name, config.advertiseClientUrls, logger);
   attributes.start();
+  const corruptionChecker = new CorruptionChecker({
+    node,
+    peers: new GrpcPeerQueries((id) => {
+      const url = node.stateMachine.memberAttributes.get(id)?.clientUrls[0];
+      return url === undefined ? null : grpcAddress(url);
+    }),
+    members,
+    intervalMs: config.corruptCheckIntervalMs,
+    logger,
+  });
+  corruptionChecker.start();
   const kv = new KvHandlers(node, status, maintenance, config.maxTxnOps);
   setLeaderProbe(() => node.leaderId !== 0);
   const grpcServer = new Server({
@@ -152,7 +166,10 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     MemberUpdate: fixedMembership("MemberUpdate"),
     MemberPromote: fixedMembership("MemberPromote"),
   });
-  addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
+  addTypedService(grpcServer, NODE_SERVICE, {
+    Status: unary(() => status.nodeStatus()),
+    StateDigest: unary((r) => status.stateDigest(r)),
+  });
   const watch = registerWatchService(grpcServer, { node, headers: status, config });
   const recipes = { node, headers: status, gate: maintenance };
   const leases = registerLeaseService(grpcServer, {
@@ -179,6 +196,9 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       applyFaults: config.unsafeTestMode
         ? (rules) => node.transport.faults.applyRules(rules)
         : null,
+      testHooks: config.unsafeTestMode
+        ? { corrupt: (body) => corruptForTest(node.stateMachine, body) }
+        : null,
     },
     metricsAddress.host,
     metricsAddress.port,
@@ -197,6 +217,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     clientPort,
     stop: async () => {
       attributes.stop();
+      corruptionChecker.stop();
       autoCompactor.stop();
       watch.close();
       platform.close();
