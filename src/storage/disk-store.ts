@@ -16,7 +16,9 @@
 //    and hard state; the state lane (applyState, setConfState, setSnapshotMeta)
 //    owns the applied index and the records the state machine depends on.
 //    The lanes write disjoint keys, so the loop may apply while it persists.
-// 3. After any write fails, LevelDB refuses further writes: stop the node.
+// 3. After any write fails, every later write fails with the same error until
+//    reopen() succeeds: LevelDB may have left a torn record in its write-ahead
+//    log, and writing on after it can lose later writes at the next recovery.
 
 import { mkdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
@@ -29,6 +31,7 @@ import {
   CorruptRecordError,
   errorMessage,
   fromLevelError,
+  type StorageError,
   StorageIoError,
   UnsupportedFormatError,
 } from "./errors.js";
@@ -67,8 +70,14 @@ export interface LoadedState {
 /** Told about every synced persistRaft batch; `bytes` counts encoded keys and values written. */
 export type SyncObserver = (durationMs: number, entries: number, bytes: number) => void;
 
+/** Test-only fault injection: an Error returned fails the batch as if LevelDB had. */
+export interface DiskWriteFaults {
+  beforeWrite(operation: string): Error | null;
+}
+
 export interface DiskStoreOptions {
   readonly onSync?: SyncObserver;
+  readonly faults?: DiskWriteFaults;
 }
 
 export interface ApplyStateOptions {
@@ -96,6 +105,9 @@ export class DiskStore {
   readonly dataDir: string;
   private readonly db: Db;
   private readonly onSync: SyncObserver | undefined;
+  private readonly faults: DiskWriteFaults | undefined;
+  /** The failure every write repeats until reopen() (rule 3). */
+  private writeFailure: StorageError | null = null;
   private phase: Phase = "opened";
   private readonly inFlight: Record<WriteLane, string | null> = { raft: null, state: null };
   // Mirrors of what is on disk, valid once loaded. Invariant: firstIndex - 1 <= lastIndex,
@@ -110,6 +122,7 @@ export class DiskStore {
     this.db = db;
     this.dataDir = dataDir;
     this.onSync = options.onSync;
+    this.faults = options.faults;
   }
 
   /** Opens (creating if needed) the store in `dataDir` and checks its format version. */
@@ -376,6 +389,35 @@ export class DiskStore {
     return dirSizeBytes(this.dataDir);
   }
 
+  /** True after a failed write, until reopen() succeeds. */
+  get needsReopen(): boolean {
+    return this.writeFailure !== null;
+  }
+
+  /**
+   * Closes and reopens LevelDB after a failed write, so it recovers from its
+   * write-ahead log (dropping a record the failure left torn) before anything
+   * is written again. Tested against a real full file system: without this,
+   * writes that succeeded after the failure were gone after the next restart.
+   * Throws (and leaves the store needing a reopen) when LevelDB cannot open,
+   * e.g. because the disk is still too full for its recovery.
+   */
+  async reopen(): Promise<void> {
+    assert(this.phase === "loaded", `reopen() needs a loaded store; it is ${this.phase}`);
+    const busy = this.inFlight.raft ?? this.inFlight.state;
+    assert(busy === null, `reopen() while ${busy}() is in flight: await it first`);
+    // A close after a failed write may itself report that failure; the open is what counts.
+    await this.db.close().catch(() => undefined);
+    try {
+      await this.db.open();
+    } catch (error) {
+      // Writes to a closed LevelDB would fail as "not open"; they repeat this instead.
+      this.writeFailure = fromLevelError(error, this.dataDir, "reopen");
+      throw this.writeFailure;
+    }
+    this.writeFailure = null;
+  }
+
   async close(): Promise<void> {
     if (this.phase === "closed") {
       return;
@@ -433,10 +475,14 @@ export class DiskStore {
   }
 
   private async write(ops: readonly BatchOp[], sync: boolean, operation: string): Promise<void> {
+    if (this.writeFailure !== null) throw this.writeFailure;
     try {
+      const injected = this.faults?.beforeWrite(operation) ?? null;
+      if (injected !== null) throw injected;
       await this.db.batch(ops as BatchOp[], { sync });
     } catch (error) {
-      throw fromLevelError(error, this.dataDir, operation);
+      this.writeFailure = fromLevelError(error, this.dataDir, operation);
+      throw this.writeFailure;
     }
   }
 

@@ -51,8 +51,9 @@ export class CorruptRecordError extends StorageError {
 
 /**
  * Thrown when the disk or file system fails a read or write (full disk,
- * permissions, I/O error). LevelDB refuses every later write after a failed
- * one, so the node must stop and be restarted once the cause is fixed.
+ * permissions, I/O error). After a failed write the store refuses writes until
+ * it is reopened (DiskStore.reopen); a node rides out a full disk that way and
+ * stops on any other I/O error.
  */
 export class StorageIoError extends StorageError {
   override readonly name = "StorageIoError";
@@ -60,9 +61,9 @@ export class StorageIoError extends StorageError {
   readonly diskFull: boolean;
 
   constructor(dataDir: string, operation: string, detail: string, options?: ErrorOptions) {
-    const diskFull = /no space left|ENOSPC/i.test(detail);
+    const diskFull = /no space left|ENOSPC|quota exceeded|EDQUOT/i.test(detail);
     const advice = diskFull
-      ? `the disk holding ${dataDir} is full: free space on that volume, then restart the node`
+      ? `the disk holding ${dataDir} is full: free space on that volume; the member retries and resumes by itself`
       : `check the disk and file system holding ${dataDir}, then restart the node`;
     super(
       "CAIRN_STORAGE_IO",
