@@ -29,6 +29,8 @@ export interface ClusterOptions {
   readonly extraArgs?: readonly string[];
   /** Adds --unsafe-test-mode so link faults can be injected (tests only). */
   readonly faultHooks?: boolean;
+  /** Data dirs by member name, e.g. one on a small file system; others live under the cluster dir. */
+  readonly dataDirs?: Readonly<Record<string, string>>;
 }
 
 async function freePort(): Promise<number> {
@@ -66,7 +68,7 @@ export class ProcessCluster {
         client: `127.0.0.1:${client}`,
         peer: `127.0.0.1:${peer}`,
         metrics: `127.0.0.1:${metrics}`,
-        dataDir: join(cluster.dir, `n${i}`),
+        dataDir: options.dataDirs?.[`n${i}`] ?? join(cluster.dir, `n${i}`),
         logFile: join(cluster.dir, `n${i}.log`),
         process: null,
       });

@@ -33,6 +33,8 @@ export interface ServeConfig {
   readonly adminPassword: string | null;
   /** How often the leader compares members' hashes (etcd --experimental-corrupt-check-time); 0 = off. */
   readonly corruptCheckIntervalMs: number;
+  /** Below this much free space on the data dir's volume, this member refuses writes; 0 = off. */
+  readonly diskReserveBytes: number;
 }
 
 /** etcd's --auto-compaction-mode/--auto-compaction-retention; "off" when retention is 0. */
@@ -93,6 +95,11 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
     help: "db size that raises NOSPACE",
   },
   "max-txn-ops": { type: "string", default: "128", help: "max operations in one txn" },
+  "disk-reserve-bytes": {
+    type: "string",
+    default: String(64 * 1024 * 1024),
+    help: "free space on the data dir's volume below which this member refuses writes; 0 = off",
+  },
   "auto-compaction-mode": { type: "string", default: "periodic", help: "periodic|revision" },
   "auto-compaction-retention": {
     type: "string",
@@ -260,6 +267,12 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
       get("auto-compaction-retention") as string,
     ),
     adminPassword: parseAdminPassword(get("admin-password")),
+    diskReserveBytes: parseIntegerFlag(
+      "disk-reserve-bytes",
+      get("disk-reserve-bytes") as string,
+      0,
+      2 ** 40,
+    ),
     corruptCheckIntervalMs: parseInterval(
       "corrupt-check-interval",
       get("corrupt-check-interval") as string,

@@ -16,10 +16,11 @@ import type { WatchEvent } from "../state/mvcc/key-value.js";
 import type { PlatformEvent } from "../state/platform/results.js";
 import { type ApplyResult, StateMachine } from "../state/state-machine.js";
 import type { TableWrite } from "../state/table-write.js";
-import { DiskStore, type StateExportRecord } from "../storage/index.js";
+import { DiskStore, type DiskWriteFaults, type StateExportRecord } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
 import { assert } from "../util/assert.js";
 import { proposalRefusal } from "./admission.js";
+import { DiskPause, LoopStoppedError } from "./disk-pause.js";
 import { CairnError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -43,6 +44,8 @@ export interface RaftNodeOptions {
   readonly maxTxnOps: number;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
+  /** Test-only: makes storage writes fail (e.g. as if the disk were full). */
+  readonly diskFaults?: DiskWriteFaults;
 }
 
 /** Bounds on the node's queues: past them, work is refused, never buffered without end. */
@@ -92,6 +95,9 @@ export class RaftNode {
   private stopped = false;
   private ticker: NodeJS.Timeout | null = null;
   private softState: SoftState = { leader: 0, role: "follower" };
+  private readonly diskPause: DiskPause;
+  /** Set by the free-space guard (DiskSpaceGuard): writes are refused before the disk fills. */
+  private diskSpaceProblem: string | null = null;
   private appliedIndexValue: number;
   /** The core's commit index as of the last Ready, for the apply-backlog check. */
   private commitIndexValue = 0;
@@ -113,6 +119,16 @@ export class RaftNode {
       (reason) => metrics.proposalsFailed.inc({ reason }),
       Date.now(),
     );
+    this.diskPause = new DiskPause(disk, options.logger, {
+      isStopped: () => this.stopped,
+      onPause: () => metrics.diskWritesPaused.set(1),
+      onResume: () => {
+        metrics.diskWritesPaused.set(0);
+        // The paused loop read nothing; ticks of the pause would time out peers
+        // whose messages are waiting, unread, in the inbox.
+        this.inboxTicks = 0;
+      },
+    });
     this.reads = new ReadIndexBatcher(
       { issue: (context) => this.raw.readIndex(context).ok },
       options.requestTimeoutMs,
@@ -130,6 +146,7 @@ export class RaftNode {
           log.warn({ durationMs, entries, bytes }, "slow fsync of the raft log");
         }
       },
+      ...(options.diskFaults === undefined ? {} : { faults: options.diskFaults }),
     });
     const loaded = await disk.load();
     const memory = new MemoryStorage();
@@ -265,7 +282,7 @@ export class RaftNode {
     const refusal = proposalRefusal({
       commitIndex: this.commitIndexValue,
       appliedIndex: this.appliedIndexValue,
-      diskProblem: null,
+      diskProblem: this.diskProblem,
     });
     if (refusal !== null) {
       this.options.metrics.proposalsFailed.inc({
@@ -297,10 +314,30 @@ export class RaftNode {
     return result;
   }
 
+  /** Why this member refuses writes now (full disk, or free space below the reserve), or null. */
+  get diskProblem(): string | null {
+    return this.diskPause.problem ?? this.diskSpaceProblem;
+  }
+
+  /** The free-space guard's verdict; null when there is room. */
+  setDiskSpaceProblem(problem: string | null): void {
+    this.diskSpaceProblem = problem;
+  }
+
   /** Resolves once a read made now is linearizable against local state. */
   linearizableBarrier(): Promise<void> {
     if (this.stopped) {
       return Promise.reject(new CairnError("STOPPED"));
+    }
+    const paused = this.diskPause.problem;
+    if (paused !== null) {
+      // The loop waits for the disk: a barrier could not complete before it resumes.
+      return Promise.reject(
+        new CairnError(
+          "NO_SPACE_ON_DEVICE_READ",
+          `etcdserver: ${paused}; this member serves only serializable reads until it can write`,
+        ),
+      );
     }
     const started = performance.now();
     const barrier = this.reads.barrier(Date.now());
@@ -348,7 +385,9 @@ export class RaftNode {
     this.loopScheduled = true;
     setImmediate(() => {
       this.loopScheduled = false;
-      this.runLoop().catch((error: unknown) => this.fatal(error));
+      this.runLoop().catch((error: unknown) => {
+        if (!(error instanceof LoopStoppedError)) this.fatal(error);
+      });
     });
   }
 
@@ -392,7 +431,9 @@ export class RaftNode {
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.softState !== null) this.onSoftState(ready.softState);
     if (ready.entries.length > 0 || ready.hardState !== null) {
-      await this.disk.persistRaft(ready.entries, ready.hardState, { sync: ready.mustSync });
+      await this.diskPause.write("persistRaft", () =>
+        this.disk.persistRaft(ready.entries, ready.hardState, { sync: ready.mustSync }),
+      );
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);
     }
@@ -431,7 +472,8 @@ export class RaftNode {
       if (applied.events.length > 0) events.push(...applied.events);
       if (applied.platform !== undefined) platform.push(...applied.platform);
     }
-    await this.disk.applyState(writes, this.appliedIndexValue);
+    const appliedIndex = this.appliedIndexValue;
+    await this.diskPause.write("applyState", () => this.disk.applyState(writes, appliedIndex));
     if (events.length > 0) {
       const revision = this.stateMachine.kv.revision;
       for (const listener of this.appliedListeners) listener(events, revision);

@@ -9,6 +9,7 @@ import { AutoCompactor } from "./auto-compactor.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
 import { CorruptionChecker } from "./corruption/checker.js";
 import { GrpcPeerQueries, grpcAddress } from "./corruption/peer-queries.js";
+import { DiskSpaceGuard } from "./disk-space-guard.js";
 import { registerElectionService } from "./election/register.js";
 import { CairnError } from "./errors.js";
 import { startHttp } from "./http.js";
@@ -113,6 +114,8 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     logger,
   );
   await maintenance.start();
+  const diskGuard = new DiskSpaceGuard(node, config.dataDir, config.diskReserveBytes, logger);
+  await diskGuard.start();
   const autoCompactor = new AutoCompactor(node, config.autoCompaction, logger);
   autoCompactor.start();
   const attributes = new AttributePublisher(node, config.name, config.advertiseClientUrls, logger);
@@ -218,6 +221,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     stop: async () => {
       attributes.stop();
       corruptionChecker.stop();
+      diskGuard.stop();
       autoCompactor.stop();
       watch.close();
       platform.close();

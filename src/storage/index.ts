@@ -5,6 +5,7 @@ export {
   type ApplyStateOptions,
   DiskStore,
   type DiskStoreOptions,
+  type DiskWriteFaults,
   type LoadedState,
   STORAGE_FORMAT_VERSION,
   type StateExportRecord,
