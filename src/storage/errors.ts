@@ -23,9 +23,10 @@ export class StorageError extends Error {
 
 const CORRUPTION_ADVICE =
   "cairn refuses to start on corrupt data rather than serve wrong answers. " +
-  "If the rest of the cluster is healthy: remove this member, move the data dir aside " +
-  "(keep it for diagnosis), and add the member back so it resyncs from the leader. " +
-  "Otherwise restore the data dir from a backup.";
+  "If the rest of the cluster is healthy, rebuild this member so it resyncs from the leader: " +
+  "move the data dir aside (keep it for diagnosis), restart the current leader so a new term " +
+  "begins, then start this member again with an empty data dir (README: Recovering a member " +
+  "with corrupt data). Otherwise restore the data dir from a backup.";
 
 /**
  * Thrown when a record fails its CRC, length or structure check, when the log
