@@ -11,7 +11,7 @@ import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOG_RANGE, logIndexOfKey } from "../../src/storage/keys.js";
 import { TestCluster } from "./harness.js";
-import { hashKvByMember } from "./hash-kv.js";
+import { hashKvByMember } from "./member-reads.js";
 
 const CLI = resolve(import.meta.dirname, "..", "..", "dist", "src", "cli", "main.js");
 const EXIT_WAIT_MS = 20_000;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CairnClient } from "../../src/client/client.js";
 import { mountTmpfs, type Tmpfs } from "../helpers/tmpfs.js";
 import { sleep, TestCluster } from "./harness.js";
-import { hashKvByMember } from "./hash-kv.js";
+import { hashKvByMember } from "./member-reads.js";
 
 const TMPFS_BYTES = 32 * 1024 * 1024;
 const RESERVE_BYTES = 1024 * 1024;

@@ -38,10 +38,10 @@ export interface CheckerOptions {
 /** What one round found: per check the verdict (or why it was skipped), and the alarms raised. */
 export interface CheckReport {
   readonly kv:
-    | { readonly revision: number; readonly verdict: Verdict }
+    | { readonly revision: number; readonly answered: number; readonly verdict: Verdict }
     | { readonly skipped: string };
   readonly digest:
-    | { readonly checkpoint: number; readonly verdict: Verdict }
+    | { readonly checkpoint: number; readonly answered: number; readonly verdict: Verdict }
     | { readonly skipped: string };
   readonly alarmed: readonly NodeId[];
 }
@@ -86,6 +86,7 @@ export class CorruptionChecker {
       if ("verdict" in kv) for (const id of kv.verdict.corrupt) corrupt.add(id);
       if ("verdict" in digest) for (const id of digest.verdict.corrupt) corrupt.add(id);
       const alarmed = await this.raiseAlarms([...corrupt].sort((a, b) => a - b));
+      this.options.logger.debug({ kv, digest }, "corruption check round done");
       return { kv, digest, alarmed };
     } finally {
       this.running = false;
@@ -126,7 +127,7 @@ export class CorruptionChecker {
         "corruption check: the member's HashKV differs from the cluster's at the same revision",
       );
     }
-    return { revision, verdict };
+    return { revision, answered: answered.length, verdict };
   }
 
   private async checkDigest(): Promise<CheckReport["digest"]> {
@@ -167,7 +168,7 @@ export class CorruptionChecker {
         "corruption check: the member's tables differ from the cluster's at the same log entry",
       );
     }
-    return { checkpoint, verdict };
+    return { checkpoint, answered: all.length - 1, verdict };
   }
 
   private async raiseAlarms(corrupt: readonly NodeId[]): Promise<NodeId[]> {

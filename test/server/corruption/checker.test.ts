@@ -110,8 +110,8 @@ describe("periodic corruption check", () => {
     cluster.put("a", "1");
     registerUser(cluster, "amy");
     const report = await cluster.checker().checkOnce();
-    expect(report.kv).toMatchObject({ revision: 3, verdict: { corrupt: [] } });
-    expect(report.digest).toMatchObject({ verdict: { corrupt: [] } });
+    expect(report.kv).toMatchObject({ revision: 3, answered: 2, verdict: { corrupt: [] } });
+    expect(report.digest).toMatchObject({ answered: 2, verdict: { corrupt: [] } });
     expect(report.alarmed).toEqual([]);
     expect(cluster.corruptAlarms()).toEqual([]);
   });
@@ -158,7 +158,7 @@ describe("periodic corruption check", () => {
     cluster.down.add(2);
     flipValue(cluster.sm(3), "a");
     const report = await cluster.checker().checkOnce();
-    expect(report.kv).toMatchObject({ verdict: { corrupt: [3], inconclusive: true } });
+    expect(report.kv).toMatchObject({ answered: 1, verdict: { corrupt: [3], inconclusive: true } });
     expect(report.alarmed).toEqual([3]);
   });
 
