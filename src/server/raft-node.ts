@@ -280,9 +280,11 @@ export class RaftNode {
       return Promise.reject(new CairnError("STOPPED"));
     }
     const refusal = proposalRefusal({
+      kind: command.kind,
       commitIndex: this.commitIndexValue,
       appliedIndex: this.appliedIndexValue,
-      diskProblem: this.diskProblem,
+      diskPaused: this.diskPause.problem,
+      diskLow: this.diskSpaceProblem,
     });
     if (refusal !== null) {
       this.options.metrics.proposalsFailed.inc({
