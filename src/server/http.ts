@@ -76,7 +76,9 @@ async function route(
     }
     return;
   }
-  const hook = path?.startsWith("/test/") ? endpoints.testHooks?.[path.slice(6)] : undefined;
+  const hooks = endpoints.testHooks;
+  const name = path?.startsWith("/test/") ? path.slice("/test/".length) : "";
+  const hook = hooks !== null && Object.hasOwn(hooks, name) ? hooks[name] : undefined;
   if (hook !== undefined && request.method === "POST") {
     try {
       reply(response, 200, hook(JSON.parse(await readBody(request))));
