@@ -38,6 +38,8 @@ export interface ClusterOptions {
    * member starts: e.g. to fill the data dirs (`cairn snapshot restore`).
    */
   readonly beforeStart?: (cluster: ProcessCluster) => Promise<void>;
+  /** Data dirs by member name, e.g. one on a small file system; others live under the cluster dir. */
+  readonly dataDirs?: Readonly<Record<string, string>>;
 }
 
 async function freePort(): Promise<number> {
@@ -79,7 +81,7 @@ export class ProcessCluster {
         client: `127.0.0.1:${client}`,
         peer: `127.0.0.1:${peer}`,
         metrics: `127.0.0.1:${metrics}`,
-        dataDir: join(cluster.dir, name),
+        dataDir: options.dataDirs?.[name] ?? join(cluster.dir, name),
         logFile: join(cluster.dir, `${name}.log`),
         process: null,
       });

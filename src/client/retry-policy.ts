@@ -37,6 +37,15 @@ const NOT_SENT_MARKERS = [
 
 /** etcd's refusals that happen before a proposal enters the Raft log. */
 const NOT_APPLIED_MESSAGES = new Set(["etcdserver: no leader", "etcdserver: too many requests"]);
+/**
+ * cairn's refusal by a member whose disk is full (the rest names its data
+ * dir): nothing was proposed, and another member may well have room.
+ */
+const DISK_FULL_PREFIX = "etcdserver: no space left on device";
+
+function refusedBeforeProposing(details: string): boolean {
+  return NOT_APPLIED_MESSAGES.has(details) || details.startsWith(DISK_FULL_PREFIX);
+}
 
 /**
  * grpc-js reports a connection cut under a call as INTERNAL "Received
@@ -53,10 +62,10 @@ export function classifyFailure(error: unknown): FailureKind {
     // A deadline while still waiting for a connection is "Deadline exceeded
     // after …,Waiting for LB pick"; once the call has a transport it names it.
     if (NOT_SENT_MARKERS.some((marker) => details.includes(marker))) return "not-sent";
-    if (NOT_APPLIED_MESSAGES.has(details)) return "not-applied";
+    if (refusedBeforeProposing(details)) return "not-applied";
     return "ambiguous";
   }
-  if (code === GrpcStatus.RESOURCE_EXHAUSTED && NOT_APPLIED_MESSAGES.has(details)) {
+  if (code === GrpcStatus.RESOURCE_EXHAUSTED && refusedBeforeProposing(details)) {
     return "not-applied";
   }
   if (code === GrpcStatus.INTERNAL && TRANSPORT_CUT.test(details)) return "ambiguous";

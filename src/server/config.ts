@@ -35,6 +35,10 @@ export interface ServeConfig {
   readonly autoCompaction: AutoCompaction;
   /** Creates the platform user `admin` with this password when the cluster has no users yet. */
   readonly adminPassword: string | null;
+  /** How often the leader compares members' hashes (etcd --experimental-corrupt-check-time); 0 = off. */
+  readonly corruptCheckIntervalMs: number;
+  /** Below this much free space on the data dir's volume, this member refuses writes; 0 = off. */
+  readonly diskReserveBytes: number;
 }
 
 /** etcd's --auto-compaction-mode/--auto-compaction-retention; "off" when retention is 0. */
@@ -105,11 +109,21 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
     help: "db size that raises NOSPACE",
   },
   "max-txn-ops": { type: "string", default: "128", help: "max operations in one txn" },
+  "disk-reserve-bytes": {
+    type: "string",
+    default: String(64 * 1024 * 1024),
+    help: "free space on the data dir's volume below which this member refuses writes; 0 = off",
+  },
   "auto-compaction-mode": { type: "string", default: "periodic", help: "periodic|revision" },
   "auto-compaction-retention": {
     type: "string",
     default: "0",
     help: "periodic: hours (1, 0.5) or a duration (30m, 1h); revision: revisions to keep; 0 = off",
+  },
+  "corrupt-check-interval": {
+    type: "string",
+    default: "60s",
+    help: "how often the leader compares members' HashKV and state digests: ms or a duration (30s, 5m); 0 = off",
   },
   "log-level": { type: "string", default: "info", help: "trace|debug|info|warn|error" },
   "admin-password": {
@@ -277,6 +291,17 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
       get("auto-compaction-retention") as string,
     ),
     adminPassword: parseAdminPassword(get("admin-password")),
+    diskReserveBytes: parseIntegerFlag(
+      "disk-reserve-bytes",
+      get("disk-reserve-bytes") as string,
+      0,
+      2 ** 40,
+    ),
+    corruptCheckIntervalMs: parseInterval(
+      "corrupt-check-interval",
+      get("corrupt-check-interval") as string,
+      CORRUPT_CHECK_INTERVAL_MS_MIN,
+    ),
   };
 }
 
@@ -285,6 +310,25 @@ function parseClusterState(raw: string): "new" | "existing" {
     throw new ConfigError(`--initial-cluster-state must be new or existing, got "${raw}"`);
   }
   return raw;
+}
+
+/** A floor, so a bare "1" (meant as seconds?) cannot make the leader hash all state every ms. */
+const CORRUPT_CHECK_INTERVAL_MS_MIN = 100;
+const INTERVAL_MS_MAX = 7 * 24 * 3_600_000;
+
+/** A period in ms: a bare integer is ms, or a duration (500ms, 30s, 5m, 1h); 0 = off. */
+export function parseInterval(flag: string, raw: string, minMs: number): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  const ms =
+    match === null
+      ? Number.NaN
+      : Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? "ms"] as number);
+  if (!Number.isFinite(ms) || (ms !== 0 && (ms < minMs || ms > INTERVAL_MS_MAX))) {
+    throw new ConfigError(
+      `--${flag} must be 0 (off) or ${minMs} ms..7 days, as ms or a duration (500ms, 30s, 5m, 1h), got "${raw}"`,
+    );
+  }
+  return Math.round(ms);
 }
 
 /** Checked like a Register password, so a bad one stops the member at start, not at bootstrap. */

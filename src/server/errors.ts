@@ -61,6 +61,12 @@ export const ERRORS = {
     status: GrpcStatus.RESOURCE_EXHAUSTED,
     message: "etcdserver: mvcc: database space exceeded",
   },
+  // This member's disk is full (cairn's own; etcd would crash). The detail
+  // names the data dir. Writes: nothing was proposed, another member may
+  // take it. Linearizable reads: this member cannot serve them until it can
+  // write, so UNAVAILABLE sends clients to another member.
+  NO_SPACE_ON_DEVICE: { status: GrpcStatus.RESOURCE_EXHAUSTED, message: "" },
+  NO_SPACE_ON_DEVICE_READ: { status: GrpcStatus.UNAVAILABLE, message: "" },
   CORRUPT: { status: GrpcStatus.DATA_LOSS, message: "etcdserver: corrupt cluster" },
   NOT_LEADER: { status: GrpcStatus.FAILED_PRECONDITION, message: "etcdserver: not leader" },
   BAD_LEADER_TRANSFEREE: {

@@ -1,7 +1,7 @@
 // The metrics port: /metrics (Prometheus), /health (a linearizable read
 // succeeds, as etcd's /health), /readyz (member started and knows a leader),
 // and, only under --unsafe-test-mode, /test/faults to cut or slow peer links
-// for multi-process fault tests.
+// for multi-process fault tests, plus the other /test/* hooks in testHooks.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -13,6 +13,8 @@ export interface HttpEndpoints {
   readonly ready: () => string | null;
   /** Present only in unsafe test mode: applies a JSON fault description. */
   readonly applyFaults: ((rules: unknown) => unknown) | null;
+  /** Present only in unsafe test mode: POST /test/<name> with a JSON body. */
+  readonly testHooks: Readonly<Record<string, (body: unknown) => unknown>> | null;
 }
 
 const FAULT_BODY_BYTES_MAX = 64 * 1024;
@@ -69,6 +71,17 @@ async function route(
   if (path === "/test/faults" && endpoints.applyFaults !== null && request.method === "POST") {
     try {
       reply(response, 200, endpoints.applyFaults(JSON.parse(await readBody(request))));
+    } catch (error) {
+      reply(response, 400, { error: (error as Error).message });
+    }
+    return;
+  }
+  const hooks = endpoints.testHooks;
+  const name = path?.startsWith("/test/") ? path.slice("/test/".length) : "";
+  const hook = hooks !== null && Object.hasOwn(hooks, name) ? hooks[name] : undefined;
+  if (hook !== undefined && request.method === "POST") {
+    try {
+      reply(response, 200, hook(JSON.parse(await readBody(request))));
     } catch (error) {
       reply(response, 400, { error: (error as Error).message });
     }

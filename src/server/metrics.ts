@@ -36,6 +36,7 @@ export class NodeMetrics {
   readonly snapshotsSent: Counter;
   readonly snapshotsInstalled: Counter;
   readonly walFsyncSeconds: Histogram;
+  readonly diskWritesPaused: Gauge;
   readonly peerRoundTripSeconds: Gauge;
   readonly peerLastContactSeconds: Gauge;
   readonly peerSentBytes: Gauge;
@@ -112,6 +113,11 @@ export class NodeMetrics {
       name: "cairn_disk_wal_fsync_duration_seconds",
       help: "duration of the synced Raft log batch per Ready",
       buckets: exponentialBuckets(0.0001, 2, 16),
+      registers,
+    });
+    this.diskWritesPaused = new Gauge({
+      name: "cairn_disk_writes_paused",
+      help: "1 while the disk is full: writes are refused and retried, reads still served",
       registers,
     });
     this.readIndexSeconds = new Histogram({

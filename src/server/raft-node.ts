@@ -30,13 +30,16 @@ import type { TableWrite } from "../state/table-write.js";
 import {
   CorruptRecordError,
   DiskStore,
+  type DiskWriteFaults,
   type LoadedState,
   type StateExportRecord,
 } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
 import { registerMembershipService } from "../transport/membership-rpc.js";
 import { assert } from "../util/assert.js";
+import { proposalRefusal } from "./admission.js";
 import { bootstrap } from "./bootstrap.js";
+import { DiskPause, LoopStoppedError } from "./disk-pause.js";
 import { CairnError } from "./errors.js";
 import { chooseSuccessor, LeaderTransfers } from "./leader-transfer.js";
 import type { Logger } from "./logger.js";
@@ -72,12 +75,23 @@ export interface RaftNodeOptions {
   readonly maxTxnOps: number;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
+  /** Test-only: makes storage writes fail (e.g. as if the disk were full). */
+  readonly diskFaults?: DiskWriteFaults;
 }
 
 /** Bounds on the node's queues: past them, work is refused, never buffered without end. */
 const PROPOSALS_PENDING_MAX = 20_000;
 const READS_WAITING_MAX = 50_000;
 const INBOX_MESSAGES_MAX = 100_000;
+/**
+ * Entry bytes the inbox holds between two turns of the loop (a turn can wait
+ * on a slow fsync or a full disk). Raft's inflight window mostly bounds what
+ * peers send, but a count alone would allow 100 000 messages of 1 MiB each.
+ */
+const INBOX_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
+const INBOX_PROPOSAL_BYTES_MAX = 256 * 1024 * 1024;
+/** Counted per message on top of its entries' data, so empty messages are bounded too. */
+const MESSAGE_OVERHEAD_BYTES = 64;
 const READ_INDEX_RETRY_MS = 500;
 const SLOW_FSYNC_MS = 100;
 const CONF_HISTORY_MAX = 16;
@@ -116,13 +130,20 @@ export class RaftNode {
   private inboxProposalKinds: EntryKind[] = [];
   private inboxProposalIds: number[] = [];
   private inboxTransfers: NodeId[] = [];
+  private inboxMessageBytes = 0;
+  private inboxProposalBytes = 0;
   private inboxTicks = 0;
   private loopScheduled = false;
   private loopRunning = false;
   private stopped = false;
   private ticker: NodeJS.Timeout | null = null;
   private softState: SoftState = { leader: 0, role: "follower" };
+  private readonly diskPause: DiskPause;
+  /** Set by the free-space guard (DiskSpaceGuard): writes are refused before the disk fills. */
+  private diskSpaceProblem: string | null = null;
   private appliedIndexValue: number;
+  /** The core's commit index as of the last Ready, for the apply-backlog check. */
+  private commitIndexValue = 0;
 
   private constructor(
     private readonly options: RaftNodeOptions,
@@ -156,6 +177,16 @@ export class RaftNode {
       (reason) => metrics.proposalsFailed.inc({ reason }),
       Date.now(),
     );
+    this.diskPause = new DiskPause(disk, options.logger, {
+      isStopped: () => this.stopped,
+      onPause: () => metrics.diskWritesPaused.set(1),
+      onResume: () => {
+        metrics.diskWritesPaused.set(0);
+        // The paused loop read nothing; ticks of the pause would time out peers
+        // whose messages are waiting, unread, in the inbox.
+        this.inboxTicks = 0;
+      },
+    });
     this.reads = new ReadIndexBatcher(
       { issue: (context) => this.raw.readIndex(context).ok },
       options.requestTimeoutMs,
@@ -173,6 +204,7 @@ export class RaftNode {
           log.warn({ durationMs, entries, bytes }, "slow fsync of the raft log");
         }
       },
+      ...(options.diskFaults === undefined ? {} : { faults: options.diskFaults }),
     });
     const loaded = await disk.load();
     if (loaded.confState === null) {
@@ -410,6 +442,19 @@ export class RaftNode {
     if (this.stopped) {
       return Promise.reject(new CairnError("STOPPED"));
     }
+    const refusal = proposalRefusal({
+      kind: command.kind,
+      commitIndex: this.commitIndexValue,
+      appliedIndex: this.appliedIndexValue,
+      diskPaused: this.diskPause.problem,
+      diskLow: this.diskSpaceProblem,
+    });
+    if (refusal !== null) {
+      this.options.metrics.proposalsFailed.inc({
+        reason: refusal.code.toLowerCase().replaceAll("_", "-"),
+      });
+      return Promise.reject(refusal);
+    }
     const { id, result } = this.waiters.register();
     const data = encodeCommand({
       ...command,
@@ -422,6 +467,11 @@ export class RaftNode {
       this.waiters.fail(id, new CairnError("REQUEST_TOO_LARGE"), "too-large");
       return result;
     }
+    if (this.inboxProposalBytes + data.byteLength > INBOX_PROPOSAL_BYTES_MAX) {
+      this.waiters.fail(id, new CairnError("TOO_MANY_REQUESTS"), "too-many-requests");
+      return result;
+    }
+    this.inboxProposalBytes += data.byteLength;
     this.inboxProposals.push(data);
     this.inboxProposalKinds.push(kind);
     this.inboxProposalIds.push(id);
@@ -452,10 +502,30 @@ export class RaftNode {
     return chooseSuccessor(this.raw.status(), this.options.electionTicks);
   }
 
+  /** Why this member refuses writes now (full disk, or free space below the reserve), or null. */
+  get diskProblem(): string | null {
+    return this.diskPause.problem ?? this.diskSpaceProblem;
+  }
+
+  /** The free-space guard's verdict; null when there is room. */
+  setDiskSpaceProblem(problem: string | null): void {
+    this.diskSpaceProblem = problem;
+  }
+
   /** Resolves once a read made now is linearizable against local state. */
   linearizableBarrier(): Promise<void> {
     if (this.stopped) {
       return Promise.reject(new CairnError("STOPPED"));
+    }
+    const paused = this.diskPause.problem;
+    if (paused !== null) {
+      // The loop waits for the disk: a barrier could not complete before it resumes.
+      return Promise.reject(
+        new CairnError(
+          "NO_SPACE_ON_DEVICE_READ",
+          `etcdserver: ${paused}; this member serves only serializable reads until it can write`,
+        ),
+      );
     }
     const started = performance.now();
     const barrier = this.reads.barrier(Date.now());
@@ -491,9 +561,15 @@ export class RaftNode {
       // Snapshots arrive only through InstallSnapshot, which stages their rows first.
       messages = messages.filter((m) => m.type !== "MsgSnap");
     }
-    if (this.inboxMessages.length + messages.length > INBOX_MESSAGES_MAX) {
+    let bytes = 0;
+    for (const message of messages) bytes += messageBytes(message);
+    if (
+      this.inboxMessages.length + messages.length > INBOX_MESSAGES_MAX ||
+      this.inboxMessageBytes + bytes > INBOX_MESSAGE_BYTES_MAX
+    ) {
       return; // Raft tolerates message loss; memory does not tolerate an unbounded inbox.
     }
+    this.inboxMessageBytes += bytes;
     for (const message of messages) this.inboxMessages.push(message);
     this.schedule();
   }
@@ -515,7 +591,9 @@ export class RaftNode {
     this.loopScheduled = true;
     setImmediate(() => {
       this.loopScheduled = false;
-      this.runLoop().catch((error: unknown) => this.fatal(error));
+      this.runLoop().catch((error: unknown) => {
+        if (!(error instanceof LoopStoppedError)) this.fatal(error);
+      });
     });
   }
 
@@ -524,6 +602,7 @@ export class RaftNode {
     for (; this.inboxTicks > 0; this.inboxTicks--) this.raw.tick();
     const messages = this.inboxMessages;
     this.inboxMessages = [];
+    this.inboxMessageBytes = 0;
     for (const message of messages) this.raw.step(message);
     for (const target of this.inboxTransfers.splice(0)) this.raw.transferLeader(target);
     this.transfers.observe(this.raw.basicStatus());
@@ -538,6 +617,7 @@ export class RaftNode {
     this.inboxProposals = [];
     this.inboxProposalKinds = [];
     this.inboxProposalIds = [];
+    this.inboxProposalBytes = 0;
     for (let i = 0; i < proposals.length; i++) {
       const id = ids[i] as number;
       // Held through a transfer past its deadline: the caller was told
@@ -588,7 +668,9 @@ export class RaftNode {
       await this.installSnapshot(ready.snapshot);
     }
     if (ready.entries.length > 0 || ready.hardState !== null) {
-      await this.disk.persistRaft(ready.entries, ready.hardState, { sync: ready.mustSync });
+      await this.diskPause.write("persistRaft", () =>
+        this.disk.persistRaft(ready.entries, ready.hardState, { sync: ready.mustSync }),
+      );
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);
     }
@@ -602,6 +684,7 @@ export class RaftNode {
     }
     this.raw.advance(ready);
     const status = this.raw.status();
+    this.commitIndexValue = status.commit;
     this.options.metrics.term.set(status.term);
     this.options.metrics.commitIndex.set(status.commit);
   }
@@ -622,7 +705,9 @@ export class RaftNode {
    */
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     const meta = snapshot.meta;
-    await this.disk.installStagedSnapshot(meta);
+    await this.diskPause.write("installStagedSnapshot", () =>
+      this.disk.installStagedSnapshot(meta),
+    );
     const machine = new StateMachine({ maxTxnOps: this.options.maxTxnOps });
     for (const table of StateMachine.tables) {
       for await (const [key, value] of this.disk.iterateTable(table)) {
@@ -669,11 +754,11 @@ export class RaftNode {
       return;
     }
     const { meta } = this.memory.createSnapshot(applied, this.confState, new Uint8Array(0));
-    await this.disk.setSnapshotMeta(meta);
+    await this.diskPause.write("setSnapshotMeta", () => this.disk.setSnapshotMeta(meta));
     const keepFrom = applied - this.options.snapshotCatchupEntries;
     if (keepFrom > this.memory.firstIndex()) {
       // Memory keeps the entry before keepFrom as its dummy (its term is still needed).
-      await this.disk.compactLog(keepFrom);
+      await this.diskPause.write("compactLog", () => this.disk.compactLog(keepFrom));
       this.memory.compact(keepFrom - 1);
     }
     this.options.metrics.snapshots.inc();
@@ -716,10 +801,10 @@ export class RaftNode {
       if (applied.events.length > 0) events.push(...applied.events);
       if (applied.platform !== undefined) platform.push(...applied.platform);
     }
-    await this.disk.applyState(
-      writes,
-      this.appliedIndexValue,
-      confChanged ? { confState: this.confState } : {},
+    const appliedIndex = this.appliedIndexValue;
+    const confState = confChanged ? { confState: this.confState } : {};
+    await this.diskPause.write("applyState", () =>
+      this.disk.applyState(writes, appliedIndex, confState),
     );
     if (confChanged) {
       this.memory.setConfState(this.confState);
@@ -790,4 +875,10 @@ export class RaftNode {
 /** id → first peer address of each member. */
 function peerAddresses(members: readonly ClusterMember[]): Map<NodeId, string> {
   return new Map(members.map((m) => [m.id, m.peerUrls[0] ?? ""]));
+}
+
+function messageBytes(message: Message): number {
+  let bytes = MESSAGE_OVERHEAD_BYTES;
+  for (const entry of message.entries) bytes += entry.data.byteLength;
+  return bytes;
 }

@@ -8,6 +8,9 @@ import { addTypedService } from "../transport/grpc-codec.js";
 import { AutoCompactor } from "./auto-compactor.js";
 import { ClusterHandlers } from "./cluster-service.js";
 import { ConfigError, envName, parseServeArgs, SERVE_FLAGS, type ServeConfig } from "./config.js";
+import { CorruptionChecker } from "./corruption/checker.js";
+import { GrpcPeerQueries, grpcAddress } from "./corruption/peer-queries.js";
+import { DiskSpaceGuard } from "./disk-space-guard.js";
 import { registerElectionService } from "./election/register.js";
 import { type HandoffOutcome, handOffLeadership } from "./handoff.js";
 import { startHttp } from "./http.js";
@@ -30,6 +33,7 @@ import {
   unary,
 } from "./services.js";
 import { StatusHandlers } from "./status-handlers.js";
+import { corruptForTest } from "./test-corruption.js";
 import { registerWatchService } from "./watch/watch-service.js";
 
 export const CAIRN_VERSION = "0.1.0";
@@ -117,10 +121,23 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     logger,
   );
   await maintenance.start();
+  const diskGuard = new DiskSpaceGuard(node, config.dataDir, config.diskReserveBytes, logger);
+  await diskGuard.start();
   const autoCompactor = new AutoCompactor(node, config.autoCompaction, logger);
   autoCompactor.start();
   const attributes = new AttributePublisher(node, config.name, config.advertiseClientUrls, logger);
   attributes.start();
+  const corruptionChecker = new CorruptionChecker({
+    node,
+    peers: new GrpcPeerQueries((id) => {
+      const url = node.stateMachine.memberAttributes.get(id)?.clientUrls[0];
+      return url === undefined ? null : grpcAddress(url);
+    }),
+    members,
+    intervalMs: config.corruptCheckIntervalMs,
+    logger,
+  });
+  corruptionChecker.start();
   const kv = new KvHandlers(node, status, maintenance, config.maxTxnOps);
   setLeaderProbe(() => node.leaderId !== 0);
   const grpcServer = new Server({
@@ -159,7 +176,10 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     MemberUpdate: unary((r) => cluster.memberUpdate(r)),
     MemberPromote: unary((r) => cluster.memberPromote(r)),
   });
-  addTypedService(grpcServer, NODE_SERVICE, { Status: unary(() => status.nodeStatus()) });
+  addTypedService(grpcServer, NODE_SERVICE, {
+    Status: unary(() => status.nodeStatus()),
+    StateDigest: unary((r) => status.stateDigest(r)),
+  });
   const watch = registerWatchService(grpcServer, { node, headers: status, config });
   const recipes = { node, headers: status, gate: maintenance };
   const leases = registerLeaseService(grpcServer, {
@@ -186,6 +206,9 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       applyFaults: config.unsafeTestMode
         ? (rules) => node.transport.faults.applyRules(rules)
         : null,
+      testHooks: config.unsafeTestMode
+        ? { corrupt: (body) => corruptForTest(node.stateMachine, body) }
+        : null,
     },
     metricsAddress.host,
     metricsAddress.port,
@@ -207,6 +230,8 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     handOffLeadership: () => handOffLeadership(node, 2 * config.electionTimeoutMs, logger),
     stop: async () => {
       attributes.stop();
+      corruptionChecker.stop();
+      diskGuard.stop();
       autoCompactor.stop();
       cluster.close();
       watch.close();

@@ -99,6 +99,11 @@ export const NODE_SERVICE = {
     cairn.v1.NodeStatusRequest,
     cairn.v1.NodeStatusResponse,
   ),
+  StateDigest: unaryMethod(
+    "/cairn.v1.Node/StateDigest",
+    cairn.v1.StateDigestRequest,
+    cairn.v1.StateDigestResponse,
+  ),
 };
 
 /**

@@ -1,6 +1,7 @@
 // Answers about this member: the etcd response header every reply carries,
 // etcd's Maintenance.Status and Cluster.MemberList, and cairn.v1.Node.Status
-// (role and per-peer contact, which etcd's Status does not expose).
+// (role and per-peer contact, which etcd's Status does not expose), and
+// cairn.v1.Node.StateDigest (this member's digest at a corruption-check checkpoint).
 import type { cairn } from "../gen/cairn.js";
 import type { etcdserverpb } from "../gen/etcd.js";
 import type { ServeConfig } from "./config.js";
@@ -78,6 +79,21 @@ export class StatusHandlers {
       clusterId: this.node.clusterId,
       revision: this.node.stateMachine.kv.revision,
       version: this.version,
+    };
+  }
+
+  stateDigest(request: cairn.v1.StateDigestRequest): cairn.v1.StateDigestResponse.$Properties {
+    const at = this.node.stateMachine.digestAt(request.checkpoint);
+    if (at === undefined) {
+      return { memberId: this.node.id, found: false, checkpoint: request.checkpoint };
+    }
+    return {
+      memberId: this.node.id,
+      found: true,
+      checkpoint: at.checkpoint,
+      revision: at.revision,
+      digest: at.state.digest,
+      tables: at.state.tables.map((t) => ({ table: t.table, rows: t.rows, sum: t.sum })),
     };
   }
 }

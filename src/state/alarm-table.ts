@@ -2,7 +2,7 @@
 // through Raft so every member refuses the same writes at the same index.
 // Keyed by (member id, alarm): each member raises its own.
 import { assert } from "../util/assert.js";
-import type { TableWrite } from "./table-write.js";
+import type { RowVisitor, TableWrite } from "./table-write.js";
 
 export type AlarmKind = "nospace" | "corrupt";
 
@@ -63,6 +63,11 @@ export class AlarmTable {
     );
     for (const a of cleared) this.alarms.delete(id(a));
     return cleared.map((a) => ({ table: ALARM_TABLE, key: rowKey(a), value: null }));
+  }
+
+  /** Every row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    for (const alarm of this.alarms.values()) visit(ALARM_TABLE, rowKey(alarm), PRESENT);
   }
 
   loadRow(key: Uint8Array): void {

@@ -6,6 +6,7 @@ import type { ClusterChangeError, ClusterMember } from "./cluster-members.js";
 import type { KeyValue, WatchEvent } from "./mvcc/key-value.js";
 import type { PlatformEvent, PlatformResult } from "./platform/results.js";
 import type { RangeAnswer } from "./range.js";
+import type { DigestCheckpoint } from "./state-digest.js";
 import type { TableWrite } from "./table-write.js";
 
 /**
@@ -91,6 +92,7 @@ export type ApplyResult =
       readonly kind: "cluster-member";
       readonly ok: { readonly members: readonly ClusterMember[] };
     }
+  | { readonly kind: "digest-checkpoint"; readonly ok: DigestCheckpoint }
   | { readonly kind: "put"; readonly ok: PutResult }
   | { readonly kind: "delete-range"; readonly ok: DeleteRangeResult }
   | { readonly kind: "txn"; readonly ok: TxnResult }

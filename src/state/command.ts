@@ -155,9 +155,20 @@ export interface ClusterMemberCommand extends CommandBase {
   readonly peerUrls: readonly string[];
 }
 
+/**
+ * The leader's periodic corruption check: every member digests its non-KV
+ * tables when it applies this, so all digest the same point of the log.
+ * `checkpoint` is the leader's name for it; members are asked by that name.
+ */
+export interface DigestCheckpointCommand extends CommandBase {
+  readonly kind: "digest-checkpoint";
+  readonly checkpoint: number;
+}
+
 export type Command =
   | ClusterMemberCommand
   | MemberAttributesCommand
+  | DigestCheckpointCommand
   | AlarmCommand
   | PutCommand
   | DeleteRangeCommand
@@ -172,6 +183,7 @@ export type Command =
 const COMMAND_KINDS: ReadonlySet<string> = new Set<Command["kind"]>([
   "cluster-member",
   "member-attributes",
+  "digest-checkpoint",
   "alarm",
   "put",
   "delete-range",

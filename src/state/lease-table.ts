@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { Packr } from "msgpackr";
 import { assert } from "../util/assert.js";
 import { keyBytes } from "./key-range.js";
-import type { TableWrite } from "./table-write.js";
+import type { RowVisitor, TableWrite } from "./table-write.js";
 
 /** lease: 8-byte big-endian lease id → msgpack [grantedTtlSeconds, expiresAtMs]. */
 export const LEASE_TABLE = "lease";
@@ -32,6 +32,10 @@ export const LEASE_ID_MAX = Number.MAX_SAFE_INTEGER;
 
 const TWO_TO_32 = 2 ** 32;
 const packr = new Packr({ useRecords: false, moreTypes: false });
+
+function leaseRowValue(record: LeaseRecord): Uint8Array {
+  return packr.pack([record.grantedTtlSeconds, record.expiresAtMs]);
+}
 
 export function encodeLeaseKey(id: number): Uint8Array {
   assert(Number.isSafeInteger(id) && id >= 1, `lease id must be a positive safe integer: ${id}`);
@@ -195,11 +199,18 @@ export class LeaseTable {
     this.records.set(record.id, record);
   }
 
+  /** Every row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    for (const record of this.records.values()) {
+      visit(LEASE_TABLE, encodeLeaseKey(record.id), leaseRowValue(record));
+    }
+  }
+
   /** Validates and encodes before touching the map, so a failed assertion leaves no half-applied lease. */
   private store(record: LeaseRecord): TableWrite {
     assert(Number.isSafeInteger(record.expiresAtMs), `lease ${record.id} expiry out of range`);
     const key = encodeLeaseKey(record.id);
-    const value = packr.pack([record.grantedTtlSeconds, record.expiresAtMs]);
+    const value = leaseRowValue(record);
     this.records.set(record.id, record);
     return { table: LEASE_TABLE, key, value };
   }

@@ -3,7 +3,7 @@
 // etcd publishes them through Raft when a member starts.
 import { Packr } from "msgpackr";
 import { assert } from "../util/assert.js";
-import type { TableWrite } from "./table-write.js";
+import type { RowVisitor, TableWrite } from "./table-write.js";
 
 export interface MemberAttributes {
   readonly memberId: number;
@@ -18,6 +18,10 @@ function rowKey(memberId: number): Uint8Array {
   const key = Buffer.alloc(6);
   key.writeUIntBE(memberId, 0, 6);
   return key;
+}
+
+function rowValue(attributes: MemberAttributes): Uint8Array {
+  return packr.pack({ name: attributes.name, clientUrls: [...attributes.clientUrls] });
 }
 
 export class MemberAttributesTable {
@@ -39,8 +43,20 @@ export class MemberAttributesTable {
       return [];
     }
     this.members.set(attributes.memberId, attributes);
-    const value = packr.pack({ name: attributes.name, clientUrls: [...attributes.clientUrls] });
-    return [{ table: MEMBER_ATTRIBUTES_TABLE, key: rowKey(attributes.memberId), value }];
+    return [
+      {
+        table: MEMBER_ATTRIBUTES_TABLE,
+        key: rowKey(attributes.memberId),
+        value: rowValue(attributes),
+      },
+    ];
+  }
+
+  /** Every row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    for (const attributes of this.members.values()) {
+      visit(MEMBER_ATTRIBUTES_TABLE, rowKey(attributes.memberId), rowValue(attributes));
+    }
   }
 
   loadRow(key: Uint8Array, value: Uint8Array): void {

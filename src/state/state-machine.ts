@@ -12,6 +12,7 @@ import type {
   Command,
   CompactCommand,
   DeleteRangeCommand,
+  DigestCheckpointCommand,
   LeaseGrantCommand,
   LeaseRenewCommand,
   LeaseRevokeCommand,
@@ -37,6 +38,12 @@ import { WriteTxn } from "./mvcc/write-txn.js";
 import type { PlatformCommand } from "./platform/commands.js";
 import { PLATFORM_TABLES, Platform } from "./platform/platform.js";
 import { type RangeQuery, type RangeResult, rangeQuery } from "./range.js";
+import {
+  type DigestCheckpoint,
+  DigestCheckpoints,
+  type StateDigest,
+  StateDigester,
+} from "./state-digest.js";
 import { runTxn } from "./txn.js";
 import { MAX_TXN_OPS, validateTxn } from "./txn-validate.js";
 
@@ -61,6 +68,9 @@ export interface StateMachineOptions {
   readonly maxTxnOps: number;
 }
 
+/** Checkpoints kept for the leader to ask about; it asks within seconds of proposing one. */
+const DIGEST_CHECKPOINTS_KEPT = 8;
+
 function failed(code: ApplyErrorCode): Applied {
   return { result: { kind: "error", code }, writes: [], events: [] };
 }
@@ -75,6 +85,15 @@ export class StateMachine {
   /** Users, sessions, resources, op log, platform locks, membership: one revision with the KV. */
   readonly platform = new Platform(this.kv, this.leases);
   private readonly maxTxnOps: number;
+  private readonly checkpoints = new DigestCheckpoints(DIGEST_CHECKPOINTS_KEPT);
+
+  /** The tables the state digest covers: every table but the KV's, which HashKV covers. */
+  static readonly digestTables: readonly string[] = [
+    LEASE_TABLE,
+    ALARM_TABLE,
+    MEMBER_ATTRIBUTES_TABLE,
+    ...PLATFORM_TABLES,
+  ];
 
   /** Every table apply writes; the shell loads each one through loadRow at boot. */
   static readonly tables: readonly string[] = [
@@ -100,6 +119,8 @@ export class StateMachine {
         return this.applyMemberAttributes(command);
       case "cluster-member":
         return this.applyClusterMember(command);
+      case "digest-checkpoint":
+        return this.applyDigestCheckpoint(command);
       case "put":
         return this.applyPut(command);
       case "delete-range":
@@ -176,6 +197,21 @@ export class StateMachine {
     return hashKv(this.kv, revision);
   }
 
+  /** The digest of the non-KV tables as they are now (see state-digest.ts). */
+  digestTables(): StateDigest {
+    const digester = new StateDigester(StateMachine.digestTables);
+    this.leases.visitRows(digester.visit);
+    this.alarms.visitRows(digester.visit);
+    this.memberAttributes.visitRows(digester.visit);
+    this.platform.visitRows(digester.visit);
+    return digester.result();
+  }
+
+  /** What this member digested at a checkpoint it applied (recently, and since it started). */
+  digestAt(checkpoint: number): DigestCheckpoint | undefined {
+    return this.checkpoints.get(checkpoint);
+  }
+
   /** Lease.TimeToLive against the caller's clock (ttl -1 when unknown). */
   timeToLive(leaseId: number, nowMs: number): LeaseTimeToLive {
     return this.leases.timeToLive(leaseId, nowMs);
@@ -215,6 +251,17 @@ export class StateMachine {
       writes,
       events: [],
     };
+  }
+
+  /** Changes nothing replicated: records this member's digest at this point of the log. */
+  private applyDigestCheckpoint(command: DigestCheckpointCommand): Applied {
+    const ok = {
+      checkpoint: command.checkpoint,
+      revision: this.kv.revision,
+      state: this.digestTables(),
+    };
+    this.checkpoints.record(ok);
+    return { result: { kind: "digest-checkpoint", ok }, writes: [], events: [] };
   }
 
   /** Alarms change no key and no revision: they only gate which requests are admitted. */

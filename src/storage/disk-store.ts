@@ -20,7 +20,9 @@
 //    of a snapshot being received. The lanes write disjoint keys, so the loop
 //    may apply while it persists and a snapshot streams in meanwhile.
 //    installStagedSnapshot touches everything and needs all three lanes idle.
-// 3. After any write fails, LevelDB refuses further writes: stop the node.
+// 3. After any write fails, every later write fails with the same error until
+//    reopen() succeeds: LevelDB may have left a torn record in its write-ahead
+//    log, and writing on after it can lose later writes at the next recovery.
 //
 // Snapshot install API (protocol and crash safety in staged-install.ts):
 //   beginSnapshotStaging(stagingId)  drops leftover staged rows, starts a staging
@@ -43,6 +45,7 @@ import {
   CorruptRecordError,
   errorMessage,
   fromLevelError,
+  type StorageError,
   StorageIoError,
   UnsupportedFormatError,
 } from "./errors.js";
@@ -115,6 +118,11 @@ export interface RecoveredInstall {
 /** Told about every synced persistRaft batch; `bytes` counts encoded keys and values written. */
 export type SyncObserver = (durationMs: number, entries: number, bytes: number) => void;
 
+/** Test-only fault injection: an Error returned fails the batch as if LevelDB had. */
+export interface DiskWriteFaults {
+  beforeWrite(operation: string): Error | null;
+}
+
 export interface DiskStoreOptions {
   readonly onSync?: SyncObserver;
   /** Bounds each batch of a snapshot install or staging cleanup. */
@@ -122,6 +130,7 @@ export interface DiskStoreOptions {
   readonly installBatchBytesMax?: number;
   /** Tests only: stop every install (and load()'s recovery) after this many batches. */
   readonly testInstallCrashAfterBatches?: number;
+  readonly faults?: DiskWriteFaults;
 }
 
 export interface ApplyStateOptions {
@@ -152,6 +161,9 @@ export class DiskStore {
   readonly dataDir: string;
   private readonly db: Db;
   private readonly onSync: SyncObserver | undefined;
+  private readonly faults: DiskWriteFaults | undefined;
+  /** The failure every write repeats until reopen() (rule 3). */
+  private writeFailure: StorageError | null = null;
   private phase: Phase = "opened";
   private readonly inFlight: Record<WriteLane, string | null> = {
     raft: null,
@@ -177,6 +189,7 @@ export class DiskStore {
     this.dataDir = dataDir;
     this.onSync = options.onSync;
     this.options = options;
+    this.faults = options.faults;
   }
 
   /** Opens (creating if needed) the store in `dataDir` and checks its format version. */
@@ -544,6 +557,35 @@ export class DiskStore {
     return dirSizeBytes(this.dataDir);
   }
 
+  /** True after a failed write, until reopen() succeeds. */
+  get needsReopen(): boolean {
+    return this.writeFailure !== null;
+  }
+
+  /**
+   * Closes and reopens LevelDB after a failed write, so it recovers from its
+   * write-ahead log (dropping a record the failure left torn) before anything
+   * is written again. Tested against a real full file system: without this,
+   * writes that succeeded after the failure were gone after the next restart.
+   * Throws (and leaves the store needing a reopen) when LevelDB cannot open,
+   * e.g. because the disk is still too full for its recovery.
+   */
+  async reopen(): Promise<void> {
+    assert(this.phase === "loaded", `reopen() needs a loaded store; it is ${this.phase}`);
+    const busy = this.inFlight.raft ?? this.inFlight.state;
+    assert(busy === null, `reopen() while ${busy}() is in flight: await it first`);
+    // A close after a failed write may itself report that failure; the open is what counts.
+    await this.db.close().catch(() => undefined);
+    try {
+      await this.db.open();
+    } catch (error) {
+      // Writes to a closed LevelDB would fail as "not open"; they repeat this instead.
+      this.writeFailure = fromLevelError(error, this.dataDir, "reopen");
+      throw this.writeFailure;
+    }
+    this.writeFailure = null;
+  }
+
   async close(): Promise<void> {
     if (this.phase === "closed") {
       return;
@@ -676,10 +718,14 @@ export class DiskStore {
   }
 
   private async write(ops: readonly BatchOp[], sync: boolean, operation: string): Promise<void> {
+    if (this.writeFailure !== null) throw this.writeFailure;
     try {
+      const injected = this.faults?.beforeWrite(operation) ?? null;
+      if (injected !== null) throw injected;
       await this.db.batch(ops as BatchOp[], { sync });
     } catch (error) {
-      throw fromLevelError(error, this.dataDir, operation);
+      this.writeFailure = fromLevelError(error, this.dataDir, operation);
+      throw this.writeFailure;
     }
   }
 

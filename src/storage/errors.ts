@@ -23,9 +23,10 @@ export class StorageError extends Error {
 
 const CORRUPTION_ADVICE =
   "cairn refuses to start on corrupt data rather than serve wrong answers. " +
-  "If the rest of the cluster is healthy: remove this member, move the data dir aside " +
-  "(keep it for diagnosis), and add the member back so it resyncs from the leader. " +
-  "Otherwise restore the data dir from a backup.";
+  "If the rest of the cluster is healthy, rebuild this member so it resyncs from the leader: " +
+  "move the data dir aside (keep it for diagnosis), restart the current leader so a new term " +
+  "begins, then start this member again with an empty data dir (README: Recovering a member " +
+  "with corrupt data). Otherwise restore the data dir from a backup.";
 
 /**
  * Thrown when a record fails its CRC, length or structure check, when the log
@@ -51,8 +52,9 @@ export class CorruptRecordError extends StorageError {
 
 /**
  * Thrown when the disk or file system fails a read or write (full disk,
- * permissions, I/O error). LevelDB refuses every later write after a failed
- * one, so the node must stop and be restarted once the cause is fixed.
+ * permissions, I/O error). After a failed write the store refuses writes until
+ * it is reopened (DiskStore.reopen); a node rides out a full disk that way and
+ * stops on any other I/O error.
  */
 export class StorageIoError extends StorageError {
   override readonly name = "StorageIoError";
@@ -60,9 +62,9 @@ export class StorageIoError extends StorageError {
   readonly diskFull: boolean;
 
   constructor(dataDir: string, operation: string, detail: string, options?: ErrorOptions) {
-    const diskFull = /no space left|ENOSPC/i.test(detail);
+    const diskFull = /no space left|ENOSPC|quota exceeded|EDQUOT/i.test(detail);
     const advice = diskFull
-      ? `the disk holding ${dataDir} is full: free space on that volume, then restart the node`
+      ? `the disk holding ${dataDir} is full: free space on that volume; the member retries and resumes by itself`
       : `check the disk and file system holding ${dataDir}, then restart the node`;
     super(
       "CAIRN_STORAGE_IO",

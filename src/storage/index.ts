@@ -5,6 +5,7 @@ export {
   type ApplyStateOptions,
   DiskStore,
   type DiskStoreOptions,
+  type DiskWriteFaults,
   type LoadedState,
   type MemberIdentity,
   type RecoveredInstall,

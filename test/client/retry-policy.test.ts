@@ -26,6 +26,17 @@ describe("classifyFailure", () => {
     ],
     [status.UNAVAILABLE, "etcdserver: no leader", "not-applied"],
     [status.RESOURCE_EXHAUSTED, "etcdserver: too many requests", "not-applied"],
+    [
+      status.RESOURCE_EXHAUSTED,
+      "etcdserver: no space left on device (data dir /var/lib/cairn/n1)",
+      "not-applied",
+    ],
+    [
+      status.UNAVAILABLE,
+      "etcdserver: no space left on device (data dir /d); this member serves only serializable reads until it can write",
+      "not-applied",
+    ],
+    [status.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded", "final"],
     [status.UNAVAILABLE, "Connection dropped", "ambiguous"],
     [status.UNAVAILABLE, "read ECONNRESET", "ambiguous"],
     [status.UNAVAILABLE, "etcdserver: request timed out", "ambiguous"],

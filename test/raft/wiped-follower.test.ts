@@ -16,7 +16,17 @@ describe("a follower that lost its log", () => {
     leader.raw.propose(new TextEncoder().encode("after-wipe"));
     net.stabilize();
     net.tickAll(3); // heartbeats make the leader probe the follower again
-    expect(net.node(3).log().map((e) => e.index)).toEqual(net.node(1).log().map((e) => e.index));
+    expect(
+      net
+        .node(3)
+        .log()
+        .map((e) => e.index),
+    ).toEqual(
+      net
+        .node(1)
+        .log()
+        .map((e) => e.index),
+    );
     expect(leader.eventNames()).toContain("follower-log-shorter-than-match");
   });
 });

@@ -63,4 +63,32 @@ describe("cairn serve flags", () => {
     ).toThrow(/at least 5 ×/);
     expect(() => parseServeArgs(["--name", "n1", "--bogus"], {})).toThrow(ConfigError);
   });
+
+  it("--corrupt-check-interval: 60 s by default, ms or a duration, 0 = off, env too", () => {
+    const base = ["--name", "n1"];
+    expect(parseServeArgs(base, {}).corruptCheckIntervalMs).toBe(60_000);
+    expect(
+      parseServeArgs([...base, "--corrupt-check-interval", "1500"], {}).corruptCheckIntervalMs,
+    ).toBe(1500);
+    expect(
+      parseServeArgs([...base, "--corrupt-check-interval", "30s"], {}).corruptCheckIntervalMs,
+    ).toBe(30_000);
+    expect(
+      parseServeArgs([...base, "--corrupt-check-interval", "5m"], {}).corruptCheckIntervalMs,
+    ).toBe(300_000);
+    expect(
+      parseServeArgs([...base, "--corrupt-check-interval", "250ms"], {}).corruptCheckIntervalMs,
+    ).toBe(250);
+    expect(
+      parseServeArgs([...base, "--corrupt-check-interval", "0"], {}).corruptCheckIntervalMs,
+    ).toBe(0);
+    expect(
+      parseServeArgs(base, { CAIRN_CORRUPT_CHECK_INTERVAL: "2s" }).corruptCheckIntervalMs,
+    ).toBe(2000);
+    for (const bad of ["1", "-5s", "soon", "8d", "9h9m"]) {
+      expect(() => parseServeArgs([...base, `--corrupt-check-interval=${bad}`], {})).toThrow(
+        /--corrupt-check-interval must be 0 \(off\) or 100 ms\.\.7 days/,
+      );
+    }
+  });
 });

@@ -88,4 +88,28 @@ describe("snapshot file", () => {
       decodeSnapshot(Buffer.from("SQLite format 3\0 and more bytes to pass the length check.....")),
     ).toThrow(/not a cairn snapshot/);
   });
+
+  it("refuses a file with any one byte flipped, header, rows and digest alike", async () => {
+    const file = await encodeAll([
+      { kind: "applied", appliedIndex: 1234 },
+      { kind: "row", table: "kv", key: Buffer.from("key-1"), value: Buffer.from("value one") },
+      { kind: "row", table: "lease", key: Buffer.from([0, 0, 0, 7]), value: Buffer.from([1, 2]) },
+      { kind: "row", table: "user", key: Buffer.from("amy"), value: Buffer.alloc(40, 9) },
+    ]);
+    for (let offset = 0; offset < file.byteLength; offset++) {
+      const damaged = Buffer.from(file);
+      damaged[offset] = (damaged[offset] as number) ^ 0x01;
+      let caught: unknown = null;
+      try {
+        decodeSnapshot(damaged);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, `byte ${offset} flipped`).toBeInstanceOf(SnapshotFileError);
+      expect((caught as Error).message).toMatch(
+        /^(not a cairn snapshot file \(bad header\)|snapshot checksum mismatch: the file is truncated or corrupted)/,
+      );
+    }
+    expect(decodeSnapshot(file).appliedIndex).toBe(1234);
+  });
 });

@@ -39,6 +39,8 @@ export interface WatchServiceDeps {
   readonly config: { readonly maxRequestBytes: number; readonly electionTimeoutMs: number };
   /** Overrides of the stream bounds and the progress_notify period (tests use short ones). */
   readonly limits?: Partial<WatchStreamLimits>;
+  /** Open Watch streams this member serves at once (default WATCH_STREAMS_MAX). */
+  readonly streamsMax?: number;
 }
 
 export interface WatchService {
@@ -52,6 +54,12 @@ export interface WatchService {
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** etcd's maxNoLeaderCnt: leaderless election timeouts before `hasleader` streams end. */
 const NO_LEADER_TIMEOUTS_MAX = 3;
+/**
+ * Each stream's queue is bounded (WatchStreamLimits), so the count of streams
+ * is what bounds the member's watch memory; past it a new stream is refused,
+ * as the platform streams are (PLATFORM_STREAMS_MAX).
+ */
+export const WATCH_STREAMS_MAX = 10_000;
 
 type WatchCall = ServerDuplexStream<etcdserverpb.WatchRequest, WatchResponse>;
 
@@ -101,7 +109,12 @@ export function registerWatchService(server: Server, deps: WatchServiceDeps): Wa
     ...deps.limits,
   };
   const open = new Set<OpenStream>();
+  const streamsMax = deps.streamsMax ?? WATCH_STREAMS_MAX;
   const serve = (call: WatchCall): void => {
+    if (open.size >= streamsMax) {
+      failCall(call, new CairnError("TOO_MANY_REQUESTS"));
+      return;
+    }
     const leaderRequired = requiresLeader(call.metadata);
     if (leaderRequired && deps.node.leaderId === 0) {
       failCall(call, new CairnError("NO_LEADER"));

@@ -4,7 +4,7 @@
 // is summarized with its revision and the fraction of a fixed key sample whose
 // primary owner moved, so watchers know how much to rebalance.
 import { assert } from "../../util/assert.js";
-import type { TableWrite } from "../table-write.js";
+import type { RowVisitor, TableWrite } from "../table-write.js";
 import { asNumber, asString, decodeRow, encodeRow, readText, textKey } from "./codec.js";
 import { MOVE_SAMPLE_KEYS, OwnerTable, type RendezvousMember } from "./rendezvous.js";
 import { checkMap, checkRules, intIn, matches, type Rule, range } from "./rules.js";
@@ -196,6 +196,15 @@ export class MembershipTable {
       this.samples.delete(group);
     }
     return { write: { table: MEMBER_TABLE, key: rowKey(group, memberId), value: null }, change };
+  }
+
+  /** Every row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    for (const members of this.groups.values()) {
+      for (const member of members.values()) {
+        visit(MEMBER_TABLE, rowKey(member.group, member.memberId), encodeRow(member));
+      }
+    }
   }
 
   loadRow(key: Uint8Array, value: Uint8Array): void {

@@ -6,7 +6,7 @@
 // Indexed by target, actor and action; time is clamped to never go backwards,
 // so a time range is a contiguous run of sequences.
 import { assert } from "../../util/assert.js";
-import type { TableWrite } from "../table-write.js";
+import type { RowVisitor, TableWrite } from "../table-write.js";
 import { asNumber, asString, decodeRow, encodeRow, metaWrite, readU64, u64Key } from "./codec.js";
 import { SeqList } from "./seq-list.js";
 
@@ -176,6 +176,20 @@ export class OpLog {
       records.push(record);
     }
     return { records, nextCursor, firstSequence: this.firstSequence, lastSequence: this.last };
+  }
+
+  /**
+   * Every row exactly as persisted (see state-digest.ts). The meta row exists
+   * once a record was appended: every platform command appends one.
+   */
+  visitRows(visit: RowVisitor): void {
+    for (const record of this.records.values()) {
+      visit(OPLOG_TABLE, u64Key(record.sequence), encodeRow(record));
+    }
+    if (this.last > 0) {
+      const meta = this.metaRow();
+      visit(meta.table, meta.key, meta.value as Uint8Array);
+    }
   }
 
   loadRow(key: Uint8Array, value: Uint8Array): void {

@@ -9,7 +9,7 @@
 // whose create revision is the token. The two never share names or state; a
 // resource write can be fenced by either (commands.ts Fence).
 import { assert } from "../../util/assert.js";
-import type { TableWrite } from "../table-write.js";
+import type { RowVisitor, TableWrite } from "../table-write.js";
 import { asNumber, asString, decodeRow, encodeRow, readText, textKey } from "./codec.js";
 
 /** platform-lock: name (UTF-8) → msgpack PlatformLock. A row exists while the lock is held. */
@@ -135,6 +135,11 @@ export class LockTable {
     assert(holder.token > lock.holder.token, `lock ${name} token must grow`);
     const next = { name, holder, waiters: rest, modRevision: revision };
     return { lock: next, write: this.store(next) };
+  }
+
+  /** Every row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    for (const lock of this.locks.values()) visit(LOCK_TABLE, textKey(lock.name), encodeRow(lock));
   }
 
   loadRow(key: Uint8Array, value: Uint8Array): void {

@@ -6,7 +6,7 @@
 import { assert, assertNever } from "../../util/assert.js";
 import type { LeaseTable } from "../lease-table.js";
 import type { MvccStore } from "../mvcc/mvcc-store.js";
-import type { TableWrite } from "../table-write.js";
+import type { RowVisitor, TableWrite } from "../table-write.js";
 import { applyLockAcquire, applyLockRelease, releaseLease } from "./apply-locks.js";
 import { applyMemberJoin, applyMemberLeave } from "./apply-membership.js";
 import {
@@ -119,6 +119,16 @@ export class Platform implements PlatformTables {
     const drafts = releaseLease(this, leaseId, atMs, txn);
     assert(drafts.length === locks.length + members.length, "one op-log record per released hold");
     return txn.commit(drafts, atMs);
+  }
+
+  /** Every platform row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    this.users.visitRows(visit);
+    this.sessions.visitRows(visit);
+    this.resources.visitRows(visit);
+    this.oplog.visitRows(visit);
+    this.locks.visitRows(visit);
+    this.membership.visitRows(visit);
   }
 
   /** Restores one persisted row; false when the table is not a platform table. */

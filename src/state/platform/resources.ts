@@ -6,7 +6,7 @@
 // history floor is the highest S pruned so far. Pruning runs inside apply,
 // by count and by the command's clock, the same on every member.
 import { assert } from "../../util/assert.js";
-import type { TableWrite } from "../table-write.js";
+import type { RowVisitor, TableWrite } from "../table-write.js";
 import {
   asNumber,
   asString,
@@ -133,6 +133,23 @@ export class ResourceTable {
     this.index.add(resource);
     writes.push(...this.prune(atMs));
     return writes;
+  }
+
+  /**
+   * Every row exactly as persisted (see state-digest.ts). The meta row exists
+   * once history was pruned, which raises the floor above 0.
+   */
+  visitRows(visit: RowVisitor): void {
+    for (const resource of this.records.values()) {
+      visit(RESOURCE_TABLE, textKey(resource.id), encodeRow(resource));
+    }
+    for (const entry of this.history) {
+      visit(RESOURCE_HISTORY_TABLE, historyKey(entry), encodeRow(entry));
+    }
+    if (this.floor > 0) {
+      const meta = metaWrite(RESOURCE_HISTORY_META, { floorRevision: this.floor });
+      visit(meta.table, meta.key, meta.value as Uint8Array);
+    }
   }
 
   loadRow(table: string, key: Uint8Array, value: Uint8Array): void {

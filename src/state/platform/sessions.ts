@@ -4,7 +4,7 @@
 // their own clock) and are purged deterministically, a bounded batch per login.
 import { createHash } from "node:crypto";
 import { assert } from "../../util/assert.js";
-import type { TableWrite } from "../table-write.js";
+import type { RowVisitor, TableWrite } from "../table-write.js";
 import { asNumber, asString, decodeRow, encodeRow, readText, textKey } from "./codec.js";
 
 /** session: token digest (64 hex chars) → msgpack SessionRecord. */
@@ -100,6 +100,13 @@ export class SessionTable {
     assert(hashes?.delete(tokenHash) === true, "session missing from its user's index");
     if (hashes.size === 0) this.byUser.delete(session.username);
     return { table: SESSION_TABLE, key: textKey(tokenHash), value: null };
+  }
+
+  /** Every row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    for (const session of this.sessions.values()) {
+      visit(SESSION_TABLE, textKey(session.tokenHash), encodeRow(session));
+    }
   }
 
   loadRow(key: Uint8Array, value: Uint8Array): void {

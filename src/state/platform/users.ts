@@ -2,7 +2,7 @@
 // salt and hash (the password itself never reaches the log). The table keeps
 // users in username order and counts admins so the last one cannot go.
 import { assert } from "../../util/assert.js";
-import type { TableWrite } from "../table-write.js";
+import type { RowVisitor, TableWrite } from "../table-write.js";
 import { isRole, ROLES, type Role } from "./authorize.js";
 import { asBytes, asNumber, asString, decodeRow, encodeRow, readText, textKey } from "./codec.js";
 import type { PasswordHash } from "./commands.js";
@@ -145,6 +145,12 @@ export class UserTable {
     assert(this.users.has(username), `delete of unknown user ${username}`);
     this.forget(username);
     return { table: USER_TABLE, key: textKey(username), value: null };
+  }
+
+  /** Every row exactly as persisted (see state-digest.ts). */
+  visitRows(visit: RowVisitor): void {
+    for (const user of this.users.values())
+      visit(USER_TABLE, textKey(user.username), encodeRow(user));
   }
 
   loadRow(key: Uint8Array, value: Uint8Array): void {

@@ -60,6 +60,7 @@ const closers: Array<() => void> = [];
 async function start(
   limits: Partial<WatchStreamLimits> = {},
   electionTimeoutMs = 1000,
+  streamsMax?: number,
 ): Promise<Running> {
   const member = new Member();
   const server = new Server();
@@ -68,6 +69,7 @@ async function start(
     headers: HEADERS,
     config: { maxRequestBytes: 1024 * 1024, electionTimeoutMs },
     limits,
+    ...(streamsMax === undefined ? {} : { streamsMax }),
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
@@ -235,6 +237,27 @@ describe("Watch over a raw gRPC stream", () => {
     const order = seenEvents(received, 0).map((e) => Number(e.value.split(":")[0]));
     expect(order).toEqual(Array.from({ length: writes }, (_, i) => i));
     await until(() => service.hub.syncedCount === 1, "the watcher to be live again");
+  });
+
+  it("refuses a stream past the member's bound with 'too many requests'; others keep working", async () => {
+    const { member, service, address } = await start({}, 1000, 2);
+    const first = rawStream(address);
+    const second = rawStream(address);
+    first.call.write(createRequest("a"));
+    second.call.write(createRequest("a"));
+    await until(() => first.received.length === 1 && second.received.length === 1, "created");
+    const third = rawStream(address);
+    const error = await within(third.ended, "the third stream to be refused");
+    expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(error?.details).toBe("etcdserver: too many requests");
+    expect(service.streamCount).toBe(2);
+    member.commit(put("a", "1"));
+    await until(() => first.received.length === 2 && second.received.length === 2, "events");
+    first.call.cancel();
+    await until(() => service.streamCount === 1, "the first stream to close");
+    const fourth = rawStream(address);
+    fourth.call.write(createRequest("a"));
+    await until(() => fourth.received.length === 1, "a stream within the bound again");
   });
 
   it("drops a stream's watchers when the client goes away", async () => {

@@ -9,7 +9,8 @@ import type { Applied } from "../../../src/state/apply-result.js";
 import { type Command, decodeCommand, encodeCommand } from "../../../src/state/command.js";
 import type { LifecycleAction } from "../../../src/state/platform/lifecycle.js";
 import type { Resource } from "../../../src/state/platform/resource-types.js";
-import type { StateMachine } from "../../../src/state/state-machine.js";
+import { StateDigester } from "../../../src/state/state-digest.js";
+import { StateMachine } from "../../../src/state/state-machine.js";
 import type { TableWrite } from "../../../src/state/table-write.js";
 import { dumpState, put, TableStore } from "../helpers.js";
 import {
@@ -248,6 +249,16 @@ function run(sm: StateMachine, store: TableStore, commands: readonly Command[]):
   });
 }
 
+/** The state digest of the rows a member persisted, as the disk holds them. */
+function digestOfRows(store: TableStore) {
+  const digester = new StateDigester(StateMachine.digestTables);
+  for (const row of store.rows.values()) {
+    if (StateMachine.digestTables.includes(row.table))
+      digester.visit(row.table, row.key, row.value);
+  }
+  return digester.result();
+}
+
 function fresh() {
   const store = new TableStore();
   return { store, sm: store.reload() };
@@ -269,10 +280,15 @@ describe("platform determinism", () => {
         expect(first.map((a) => [a.result, a.events, a.platform])).toEqual(
           second.map((a) => [a.result, a.events, a.platform]),
         );
+        // The state digest re-encodes memory: it must equal the digest of the
+        // persisted rows, or healthy members would be reported corrupt.
+        expect(one.sm.digestTables()).toEqual(digestOfRows(one.store));
+        expect(two.sm.digestTables()).toEqual(one.sm.digestTables());
         // A member restarted from its rows (in any order) is the same member.
         const reloaded = one.store.reload(seed % 5 === 0 ? 0 : seed);
         expect(dumpPlatform(reloaded)).toEqual(dumpPlatform(one.sm));
         expect(dumpState(reloaded)).toEqual(dumpState(one.sm));
+        expect(reloaded.digestTables()).toEqual(one.sm.digestTables());
         const rest = commands.slice(half);
         const live = run(one.sm, one.store, rest);
         const restarted = run(reloaded, new TableStore(), rest);
@@ -280,6 +296,8 @@ describe("platform determinism", () => {
           live.flatMap((a) => bytesOf(a.writes)),
         );
         expect(restarted.map((a) => a.result)).toEqual(live.map((a) => a.result));
+        expect(reloaded.digestTables()).toEqual(one.sm.digestTables());
+        expect(one.sm.digestTables()).toEqual(digestOfRows(one.store));
         expect(dumpPlatform(one.store.reload())).toEqual(dumpPlatform(one.sm));
       }),
       { numRuns: 60 },
