@@ -39,6 +39,8 @@ export interface WatchServiceDeps {
   readonly config: { readonly maxRequestBytes: number; readonly electionTimeoutMs: number };
   /** Overrides of the stream bounds and the progress_notify period (tests use short ones). */
   readonly limits?: Partial<WatchStreamLimits>;
+  /** Test-only planted bug (--unsafe watch-skip): each stream drops every Nth event. */
+  readonly skipEveryEvents?: number;
 }
 
 export interface WatchService {
@@ -118,6 +120,7 @@ export function registerWatchService(server: Server, deps: WatchServiceDeps): Wa
       sink,
       limits,
       schedule: (task) => setImmediate(task),
+      ...(deps.skipEveryEvents === undefined ? {} : { skipEveryEvents: deps.skipEveryEvents }),
     });
     const entry: OpenStream = { stream, call, requiresLeader: leaderRequired };
     open.add(entry);
