@@ -595,8 +595,11 @@ export class RaftNode {
       await this.installSnapshot(ready.snapshot);
     }
     if (ready.entries.length > 0 || ready.hardState !== null) {
-      const sync = ready.mustSync && this.options.unsafe?.has("no-fsync") !== true;
-      await this.disk.persistRaft(ready.entries, ready.hardState, { sync });
+      const noFsync = this.options.unsafe?.has("no-fsync") === true;
+      await this.disk.persistRaft(ready.entries, ready.hardState, {
+        sync: ready.mustSync && !noFsync,
+        unsafeUnsyncedEntries: noFsync,
+      });
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);
     }
