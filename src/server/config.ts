@@ -3,6 +3,12 @@
 // readonly config. Every rejection says which flag and what is allowed.
 import { parseArgs } from "node:util";
 import { validatePassword } from "../state/index.js";
+import {
+  isUnsafeSwitch,
+  UNSAFE_SWITCHES,
+  type UnsafeSwitch,
+  type UnsafeSwitches,
+} from "./unsafe.js";
 
 export interface PeerSpec {
   readonly name: string;
@@ -30,6 +36,8 @@ export interface ServeConfig {
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
   readonly unsafeTestMode: boolean;
+  /** --unsafe: planted bugs (see unsafe.ts); empty unless --unsafe-test-mode is also given. */
+  readonly unsafe: UnsafeSwitches;
   readonly quotaBackendBytes: number;
   readonly maxTxnOps: number;
   readonly autoCompaction: AutoCompaction;
@@ -133,6 +141,10 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
   "unsafe-test-mode": {
     type: "boolean",
     help: "enables test-only fault hooks; never in production",
+  },
+  unsafe: {
+    type: "string",
+    help: `comma-separated planted bugs for testing (${UNSAFE_SWITCHES.join(",")}); needs --unsafe-test-mode`,
   },
 };
 
@@ -279,6 +291,7 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     ),
     logLevel: get("log-level") as string,
     unsafeTestMode: get("unsafe-test-mode") === "true",
+    unsafe: parseUnsafe(get("unsafe"), get("unsafe-test-mode") === "true"),
     quotaBackendBytes: parseIntegerFlag(
       "quota-backend-bytes",
       get("quota-backend-bytes") as string,
@@ -303,6 +316,29 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
       CORRUPT_CHECK_INTERVAL_MS_MIN,
     ),
   };
+}
+
+/** --unsafe a,b: every name known, and only together with --unsafe-test-mode. */
+export function parseUnsafe(raw: string | undefined, testMode: boolean): UnsafeSwitches {
+  const names = (raw ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  const switches = new Set<UnsafeSwitch>();
+  for (const name of names) {
+    if (!isUnsafeSwitch(name)) {
+      throw new ConfigError(
+        `--unsafe: unknown switch "${name}"; valid switches are ${UNSAFE_SWITCHES.join(", ")}`,
+      );
+    }
+    switches.add(name);
+  }
+  if (switches.size > 0 && !testMode) {
+    throw new ConfigError(
+      `--unsafe (${[...switches].join(",")}) plants bugs and is refused without --unsafe-test-mode; give both flags (tests only) or drop --unsafe`,
+    );
+  }
+  return switches;
 }
 
 function parseClusterState(raw: string): "new" | "existing" {

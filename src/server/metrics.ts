@@ -8,6 +8,7 @@ import {
   Histogram,
   Registry,
 } from "prom-client";
+import { UNSAFE_SWITCHES, type UnsafeSwitches } from "./unsafe.js";
 
 /** One peer's link figures, read when Prometheus scrapes. */
 export interface PeerLinkSample {
@@ -42,6 +43,7 @@ export class NodeMetrics {
   readonly peerSentBytes: Gauge;
   readonly peerReceivedBytes: Gauge;
   readonly readIndexSeconds: Histogram;
+  readonly unsafeSwitch: Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -126,6 +128,13 @@ export class NodeMetrics {
       buckets: exponentialBuckets(0.0001, 2, 16),
       registers,
     });
+    this.unsafeSwitch = new Gauge({
+      name: "cairn_unsafe_switch",
+      help: "1 if this test-only bug (--unsafe) is planted in this member: it is not safe",
+      labelNames: ["switch"],
+      registers,
+    });
+    for (const name of UNSAFE_SWITCHES) this.unsafeSwitch.set({ switch: name }, 0);
     const metrics = this;
     const peerGauge = (name: string, help: string): Gauge =>
       new Gauge({
@@ -151,6 +160,13 @@ export class NodeMetrics {
       "cairn_network_peer_received_bytes_total",
       "bytes received from peer",
     );
+  }
+
+  /** Marks the planted bugs, so a harness can check they are on before trusting a run. */
+  setUnsafeSwitches(switches: UnsafeSwitches): void {
+    for (const name of UNSAFE_SWITCHES) {
+      this.unsafeSwitch.set({ switch: name }, switches.has(name) ? 1 : 0);
+    }
   }
 
   bindPeers(sampler: () => readonly PeerLinkSample[]): void {

@@ -48,6 +48,7 @@ import type { NodeMetrics } from "./metrics.js";
 import { ProposalWaiters } from "./proposals.js";
 import { ReadIndexBatcher } from "./read-index.js";
 import { SnapshotShipping, snapshotHandler } from "./snapshots.js";
+import { skipsReadBarrier, type UnsafeSwitches } from "./unsafe.js";
 
 export interface RaftNodeOptions {
   readonly name: string;
@@ -77,6 +78,8 @@ export interface RaftNodeOptions {
   readonly metrics: NodeMetrics;
   /** Test-only: makes storage writes fail (e.g. as if the disk were full). */
   readonly diskFaults?: DiskWriteFaults;
+  /** Test-only planted bugs (--unsafe): stale-reads, no-read-index, no-fsync, no-quorum-check act here. */
+  readonly unsafe?: UnsafeSwitches;
 }
 
 /** Bounds on the node's queues: past them, work is refused, never buffered without end. */
@@ -287,7 +290,8 @@ export class RaftNode {
       maxBytesPerMessage: 1024 * 1024,
       maxInflightMessages: 256,
       preVote: true,
-      checkQuorum: true,
+      // Off also ends the leader lease that makes followers ignore votes (see unsafe.ts).
+      checkQuorum: options.unsafe?.has("no-quorum-check") !== true,
       rand: { nextInt: (maxExclusive: number) => randomInt(maxExclusive) },
       logger: {
         event: (name: string, fields: Readonly<Record<string, unknown>>) =>
@@ -517,6 +521,9 @@ export class RaftNode {
     if (this.stopped) {
       return Promise.reject(new CairnError("STOPPED"));
     }
+    if (this.options.unsafe !== undefined && skipsReadBarrier(this.options.unsafe, this.role)) {
+      return Promise.resolve(); // a planted bug: answer from local state, unconfirmed
+    }
     const paused = this.diskPause.problem;
     if (paused !== null) {
       // The loop waits for the disk: a barrier could not complete before it resumes.
@@ -668,8 +675,12 @@ export class RaftNode {
       await this.installSnapshot(ready.snapshot);
     }
     if (ready.entries.length > 0 || ready.hardState !== null) {
+      const noFsync = this.options.unsafe?.has("no-fsync") === true;
       await this.diskPause.write("persistRaft", () =>
-        this.disk.persistRaft(ready.entries, ready.hardState, { sync: ready.mustSync }),
+        this.disk.persistRaft(ready.entries, ready.hardState, {
+          sync: ready.mustSync && !noFsync,
+          unsafeUnsyncedEntries: noFsync,
+        }),
       );
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);

@@ -34,6 +34,7 @@ import {
 } from "./services.js";
 import { StatusHandlers } from "./status-handlers.js";
 import { corruptForTest } from "./test-corruption.js";
+import { WATCH_SKIP_EVERY_EVENTS, warnUnsafeSwitches } from "./unsafe.js";
 import { registerWatchService } from "./watch/watch-service.js";
 
 export const CAIRN_VERSION = "0.1.0";
@@ -70,6 +71,9 @@ function bindGrpc(server: Server, address: string): Promise<number> {
 
 export async function startMember(config: ServeConfig, logger: Logger): Promise<RunningMember> {
   const metrics = new NodeMetrics();
+  const unsafe = config.unsafe;
+  warnUnsafeSwitches(logger, unsafe);
+  metrics.setUnsafeSwitches(unsafe);
   const members = new Map(
     config.initialCluster.map((p) => [
       memberId(p.name, config.initialClusterToken),
@@ -98,6 +102,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     maxTxnOps: config.maxTxnOps,
     logger,
     metrics,
+    unsafe,
   });
   metrics.bindPeers(() =>
     [...node.transport.peerStats()].map(([id, stats]) => ({
@@ -180,20 +185,26 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     Status: unary(() => status.nodeStatus()),
     StateDigest: unary((r) => status.stateDigest(r)),
   });
-  const watch = registerWatchService(grpcServer, { node, headers: status, config });
+  const watch = registerWatchService(grpcServer, {
+    node,
+    headers: status,
+    config,
+    ...(unsafe.has("watch-skip") ? { skipEveryEvents: WATCH_SKIP_EVERY_EVENTS } : {}),
+  });
   const recipes = { node, headers: status, gate: maintenance };
   const leases = registerLeaseService(grpcServer, {
     ...recipes,
     electionTimeoutMs: config.electionTimeoutMs,
     logger,
   });
-  registerLockService(grpcServer, recipes);
+  registerLockService(grpcServer, recipes, { earlyGrant: unsafe.has("early-lock-grant") });
   registerElectionService(grpcServer, recipes);
   const platform = registerPlatformServices(grpcServer, {
     ...recipes,
     electionTimeoutMs: config.electionTimeoutMs,
     adminPassword: config.adminPassword,
     logger,
+    earlyLockGrant: unsafe.has("early-lock-grant"),
   });
   const clientPort = await bindGrpc(grpcServer, config.listenClient);
   const metricsAddress = splitHostPort(config.listenMetrics);

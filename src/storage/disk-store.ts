@@ -264,10 +264,17 @@ export class DiskStore {
   persistRaft(
     entries: readonly Entry[],
     hardState: HardState | null,
-    options: { readonly sync?: boolean } = {},
+    options: {
+      readonly sync?: boolean;
+      /** Test-only planted bug (--unsafe no-fsync): lets entries be written unsynced. */
+      readonly unsafeUnsyncedEntries?: boolean;
+    } = {},
   ): Promise<void> {
     const sync = options.sync ?? true;
-    assert(sync || entries.length === 0, "log entries are always written synced");
+    assert(
+      sync || entries.length === 0 || options.unsafeUnsyncedEntries === true,
+      "log entries are always written synced",
+    );
     return this.inLane("raft", "persistRaft", async () => {
       const batch = planRaftBatch(this.durableLog(), entries, hardState);
       if (batch.ops.length === 0) {

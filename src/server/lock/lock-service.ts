@@ -23,8 +23,16 @@ export const LOCK_SERVICE = {
 
 const EMPTY = new Uint8Array(0);
 
+export interface LockOptions {
+  /** Test-only planted bug (--unsafe early-lock-grant): answer right after the claim, never wait. */
+  readonly earlyGrant?: boolean;
+}
+
 export class LockHandlers {
-  constructor(private readonly deps: QueueDeps) {}
+  constructor(
+    private readonly deps: QueueDeps,
+    private readonly options: LockOptions = {},
+  ) {}
 
   async lock(
     request: v3lockpb.LockRequest,
@@ -33,6 +41,9 @@ export class LockHandlers {
     if (request.lease !== 0 && !isLeaseId(request.lease)) throw new CairnError("LEASE_NOT_FOUND");
     const leaseId = await sessionLease(this.deps, request.lease);
     const claim = await claimQueue(this.deps, request.name, leaseId, EMPTY);
+    if (this.options.earlyGrant === true) {
+      return { header: this.deps.headers.header(claim.revision), key: claim.key };
+    }
     const lost = (): Error => new RecipeError("SESSION_EXPIRED");
     const revision = await holdQueue(this.deps, claim, signal, lost);
     return { header: this.deps.headers.header(revision), key: claim.key };
@@ -58,10 +69,14 @@ export interface LockServiceDeps {
   readonly gate: WriteGate;
 }
 
-export function registerLockService(server: Server, deps: LockServiceDeps): void {
+export function registerLockService(
+  server: Server,
+  deps: LockServiceDeps,
+  options: LockOptions = {},
+): void {
   const deletes = new DeleteWaiters();
   deps.node.onApplied((events) => deletes.onApplied(events));
-  const handlers = new LockHandlers({ ...deps, deletes });
+  const handlers = new LockHandlers({ ...deps, deletes }, options);
   addTypedService(server, LOCK_SERVICE, {
     Lock: unaryWithSignal((r, signal) => handlers.lock(r, signal)),
     Unlock: unaryWithSignal((r) => handlers.unlock(r)),

@@ -68,10 +68,22 @@ export function grantTtlSeconds(leaseId: number, requested: number, minSeconds: 
   return Math.max(requested === 0 ? SESSION_TTL_SECONDS : requested, minSeconds);
 }
 
+export interface LocksOptions {
+  /**
+   * Test-only planted bug (--unsafe early-lock-grant): a queued Acquire is
+   * answered "acquired" at once, with the revision of its place in line as a
+   * made-up token (fenced writes with it are refused: the state machine knows).
+   */
+  readonly earlyGrant?: boolean;
+}
+
 export class LockHandlers {
   private readonly waits: LockWaits;
 
-  constructor(private readonly deps: PlatformDeps) {
+  constructor(
+    private readonly deps: PlatformDeps,
+    private readonly options: LocksOptions = {},
+  ) {
     this.waits = new LockWaits(deps.feed);
   }
 
@@ -122,6 +134,9 @@ export class LockHandlers {
           ...(ok.holder === null ? {} : { holder: holderToProto(ok.holder) }),
         };
       case "queued":
+        if (this.options.earlyGrant === true) {
+          return this.acquired(ok.name, ok.revision, ok.leaseId, ok.revision);
+        }
         return this.waitInLine(request, ok, context, ttlSeconds);
       default:
         return assertNever(ok.state, "lock acquire state");
@@ -270,8 +285,12 @@ export class LockHandlers {
   }
 }
 
-export function registerLocksService(server: Server, deps: PlatformDeps): void {
-  const handlers = new LockHandlers(deps);
+export function registerLocksService(
+  server: Server,
+  deps: PlatformDeps,
+  options: LocksOptions = {},
+): void {
+  const handlers = new LockHandlers(deps, options);
   addTypedService(server, LOCKS_SERVICE, {
     Acquire: authedUnary(deps, (r, c) => handlers.acquire(r, c, true)),
     TryAcquire: authedUnary(deps, (r, c) => handlers.acquire(r, c, false)),

@@ -24,6 +24,8 @@ export interface PlatformServiceOptions {
   readonly electionTimeoutMs: number;
   readonly adminPassword: string | null;
   readonly logger: Logger;
+  /** Test-only planted bug (--unsafe early-lock-grant) for the Locks service. */
+  readonly earlyLockGrant?: boolean;
 }
 
 export interface PlatformServices {
@@ -55,7 +57,7 @@ export function registerPlatformServices(
   registerUsersService(server, deps, { bootstrapPending: () => bootstrap.pending });
   registerResourcesService(server, deps);
   registerOpLogService(server, deps);
-  registerLocksService(server, deps);
+  registerLocksService(server, deps, { earlyGrant: options.earlyLockGrant === true });
   registerMembershipService(server, deps);
   bootstrap.start();
   return {

@@ -41,6 +41,8 @@ export interface WatchServiceDeps {
   readonly limits?: Partial<WatchStreamLimits>;
   /** Open Watch streams this member serves at once (default WATCH_STREAMS_MAX). */
   readonly streamsMax?: number;
+  /** Test-only planted bug (--unsafe watch-skip): each stream drops every Nth event. */
+  readonly skipEveryEvents?: number;
 }
 
 export interface WatchService {
@@ -131,6 +133,7 @@ export function registerWatchService(server: Server, deps: WatchServiceDeps): Wa
       sink,
       limits,
       schedule: (task) => setImmediate(task),
+      ...(deps.skipEveryEvents === undefined ? {} : { skipEveryEvents: deps.skipEveryEvents }),
     });
     const entry: OpenStream = { stream, call, requiresLeader: leaderRequired };
     open.add(entry);

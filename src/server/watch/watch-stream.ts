@@ -10,6 +10,7 @@
 import type { etcdserverpb } from "../../gen/etcd.js";
 import type { WatchEvent } from "../../state/index.js";
 import { assert, assertNever } from "../../util/assert.js";
+import { EventSkipper } from "../unsafe.js";
 import { type QueuedResponse, ResponseQueue } from "./response-queue.js";
 import { type CatchUpBudget, eventBytes, type WatchHub } from "./watch-hub.js";
 import { CANCEL_REASONS, parseWatchRequest, type WatchSpec } from "./watch-request.js";
@@ -76,6 +77,8 @@ export interface WatchStreamDeps {
   readonly limits: WatchStreamLimits;
   /** Runs a task soon (setImmediate in production; a manual queue in tests). */
   readonly schedule: (task: () => void) => void;
+  /** Test-only planted bug (--unsafe watch-skip): drop every Nth event this stream sends. */
+  readonly skipEveryEvents?: number;
 }
 
 export class WatchStream implements WatcherOwner {
@@ -92,9 +95,12 @@ export class WatchStream implements WatcherOwner {
   private closed = false;
   private readonly limits: WatchStreamLimits;
   private readonly budget: CatchUpBudget;
+  private readonly skipper: EventSkipper | null;
 
   constructor(private readonly deps: WatchStreamDeps) {
     this.limits = deps.limits;
+    this.skipper =
+      deps.skipEveryEvents === undefined ? null : new EventSkipper(deps.skipEveryEvents);
     assert(this.limits.bufferEventsMax >= 2, "bufferEventsMax must be >= 2");
     assert(this.limits.progressNotifyIntervalMs > 0, "progressNotifyIntervalMs must be > 0");
     // Reads happen only below half the bound, so a read of half keeps the whole bound.
@@ -258,7 +264,9 @@ export class WatchStream implements WatcherOwner {
     revision: number,
     bytes: number,
   ): void {
-    const response = eventsResponse(this.header(revision), watcher.id, events, watcher.spec.prevKv);
+    const sent = this.skipper === null ? events : this.skipper.filter(events);
+    if (sent.length === 0) return;
+    const response = eventsResponse(this.header(revision), watcher.id, sent, watcher.spec.prevKv);
     const pieces = watcher.spec.fragment
       ? splitFragments(response, this.limits.fragmentBytesMax)
       : [response];
