@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkLinearizable } from "../../jepsen-lite/checker/linearizable.js";
 import { type PairedOp, pairHistory } from "../../jepsen-lite/history/pair.js";
-import { historyOf, type OpSpec } from "./history-fixtures.js";
+import { historyOf, type OpSpec } from "./checker-fixtures.js";
 
 const check = (specs: OpSpec[]) => checkLinearizable(historyOf(specs));
 
