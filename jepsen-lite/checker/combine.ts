@@ -8,6 +8,7 @@
 //   function combineValidity(values: Iterable<Validity>): Validity
 //   function combineResults<R extends CheckerResult>(checkers: Record<string, R>, counts: OpCounts): Results<R>
 //   function encodeResults(results: Results<CheckerResult>): string
+//   function nonFiniteAsString(key: string, value: unknown): unknown   (JSON replacer)
 //
 // Any false makes the run false; otherwise any unknown makes it unknown. A
 // run with no checkers at all is unknown: nothing was shown to hold.
@@ -54,6 +55,7 @@ export function encodeResults(results: Results<CheckerResult>): string {
   return `${JSON.stringify(results, nonFiniteAsString, 2)}\n`;
 }
 
-function nonFiniteAsString(_key: string, value: unknown): unknown {
+/** A JSON.stringify replacer: non-finite numbers as strings. */
+export function nonFiniteAsString(_key: string, value: unknown): unknown {
   return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
 }
