@@ -8,7 +8,7 @@
 //   function renderCounterexample(checker: string, ce: Counterexample): string   (an HTML section)
 
 import type { CheckerResult, Results } from "../checker/combine.js";
-import type { Counterexample } from "../checker/linearizable.js";
+import type { Counterexample, CounterexampleOp } from "../checker/linearizable.js";
 import { escapeHtml, type Frame, fmt, OUTCOME_COLORS, show, timeAxis, xOf } from "./svg.js";
 import { describeOp } from "./timeline.js";
 
@@ -34,6 +34,20 @@ function isCounterexample(value: unknown): value is Counterexample {
   return typeof v.key === "string" && typeof v.description === "string" && Array.isArray(v.ops);
 }
 
+/** "#7 p3 read → 1 ✗ …" or "#4 p1 write 2 ⇒ 2": what the op did and what it left. */
+function compactLabel({ op, stateAfter }: CounterexampleOp): string {
+  const input = op.input !== undefined ? ` ${show(op.input, 20)}` : "";
+  const output = op.outcome === "ok" && op.output !== undefined ? ` → ${show(op.output, 20)}` : "";
+  const outcome = op.outcome === "ok" ? "" : ` [${op.outcome}]`;
+  const after =
+    stateAfter !== undefined ? ` ⇒ ${truncate(stateAfter, 20)}` : " ✗ cannot be linearized";
+  return `#${op.invokeIndex} p${op.process} ${op.f}${input}${output}${outcome}${after}`;
+}
+
+function truncate(text: string, maxChars: number): string {
+  return text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
+}
+
 export function renderCounterexample(checker: string, ce: Counterexample): string {
   const ops = ce.ops;
   const t0 = Math.min(...ops.map((o) => o.op.callTime));
@@ -57,14 +71,12 @@ export function renderCounterexample(checker: string, ce: Counterexample): strin
     // An op with no return may take effect at any later time: draw it to the edge.
     const x1 = xOf(frame, Number.isFinite(op.returnTime) ? op.returnTime : frame.t1);
     const culprit = entry.role === "unlinearizable";
-    const label =
-      `${describeOp(op)}` +
-      (entry.stateAfter !== undefined ? `  ⇒ ${entry.stateAfter}` : "  ✗ cannot be linearized");
+    const label = compactLabel(entry);
     return (
       `<a href="#op-${op.invokeIndex}"><rect class="op ${op.outcome}${culprit ? " culprit" : ""}" x="${fmt(x0)}" y="${y + 3}" ` +
       `width="${fmt(Math.max(x1 - x0, 2))}" height="${ROW_HEIGHT_PX - 8}" fill="${culprit ? "#b00020" : OUTCOME_COLORS[op.outcome]}">` +
-      `<title>${escapeHtml(label)}</title></rect></a>` +
-      `<text class="label${culprit ? " culprit" : ""}" x="${frame.width - frame.right + 8}" y="${y + 15}">${escapeHtml(show(label, 52))}</text>`
+      `<title>${escapeHtml(`${describeOp(op)} ${label}`)}</title></rect></a>` +
+      `<text class="label${culprit ? " culprit" : ""}" x="${frame.width - frame.right + 8}" y="${y + 15}">${escapeHtml(truncate(label, 50))}</text>`
     );
   });
   const svg =
