@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { decodeHistory, encodeHistory } from "../../jepsen-lite/history/jsonl.js";
 import { HistoryError, type Op } from "../../jepsen-lite/history/op.js";
 import { countOutcomes, pairHistory } from "../../jepsen-lite/history/pair.js";
+import { HistoryRecorder } from "../../jepsen-lite/history/recorder.js";
 
 const ops: Op[] = [
   { index: 0, time: 0, process: 1, type: "invoke", f: "write", key: "k", value: "a" },
@@ -95,5 +96,29 @@ describe("pairHistory", () => {
     expect(() => pairHistory([{ ...inv(0, 1), time: 5 }, ok(1, 1)])).toThrow(
       /before its invocation/,
     );
+  });
+});
+
+describe("HistoryRecorder", () => {
+  it("stamps indexes and times and keeps the per-process discipline", () => {
+    let t = 0;
+    const recorder = new HistoryRecorder(() => (t += 1.5));
+    const w = recorder.invoke(1, "write", "k", "v");
+    const r = recorder.invoke(2, "read", "k");
+    recorder.complete(w, "ok");
+    recorder.complete(r, "info");
+    expect(recorder.ops.map((op) => [op.index, op.time, op.type])).toEqual([
+      [0, 1.5, "invoke"],
+      [1, 3, "invoke"],
+      [2, 4.5, "ok"],
+      [3, 6, "info"],
+    ]);
+    expect(pairHistory(recorder.ops)).toHaveLength(2);
+    expect(() => recorder.invoke(2, "read", "k")).toThrow(/retired/);
+    const again = recorder.invoke(1, "read");
+    expect(() => recorder.invoke(1, "read")).toThrow(/in flight/);
+    expect(() => recorder.complete(w, "ok")).toThrow(/not in flight/);
+    recorder.complete(again, "ok", null);
+    expect(decodeHistory(encodeHistory(recorder.ops))).toEqual(recorder.ops);
   });
 });

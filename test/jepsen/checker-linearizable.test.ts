@@ -409,3 +409,84 @@ describe("checkLinearizable agrees with brute force", () => {
     );
   });
 });
+
+/**
+ * A run-sized history (3,000 ops, 8 clients, 10 keys, some indeterminate),
+ * made by executing ops in the order of increasing linearization points.
+ */
+function runSizedHistory(infoRate: number): OpSpec[] {
+  let seed = 42;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const state = new Map<string, number | null>();
+  const free = new Array<number>(8).fill(0);
+  const process = [0, 1, 2, 3, 4, 5, 6, 7];
+  const specs: OpSpec[] = [];
+  let nextProcess = 8;
+  let t = 0;
+  let lastPoint = 0;
+  let counter = 0;
+  for (let i = 0; i < 3000; i++) {
+    t += random() * 10;
+    const c = i % 8;
+    const call = Math.max(t, free[c] ?? 0);
+    const point = Math.max(lastPoint + 0.001, call + random() * 5);
+    lastPoint = point;
+    const ret = point + random() * 20;
+    const key = `k${Math.floor(random() * 10)}`;
+    const current = state.get(key) ?? null;
+    const roll = random();
+    const p = process[c] ?? c;
+    let spec: OpSpec;
+    if (roll < 0.4) spec = { p, f: "read", key, out: current, call, ret };
+    else if (roll < 0.8) {
+      counter += 1;
+      state.set(key, counter);
+      spec = { p, f: "write", key, in: counter, call, ret };
+    } else {
+      const swapped = current === counter;
+      if (swapped) state.set(key, -counter);
+      spec = { p, f: "cas", key, in: [counter, -counter], out: swapped, call, ret };
+    }
+    if (random() < infoRate) {
+      spec = { ...spec, type: "info" };
+      process[c] = nextProcess++;
+    }
+    specs.push(spec);
+    free[c] = ret + 0.01;
+  }
+  return specs;
+}
+
+describe("checkLinearizable at run size", () => {
+  it("checks 3,000 ops with 5% and 20% indeterminate ops well within the budget", () => {
+    for (const infoRate of [0.05, 0.2]) {
+      const result = checkLinearizable(historyOf(runSizedHistory(infoRate)), {
+        maxStepsPerKey: 100_000,
+      });
+      expect(result.valid).toBe(true);
+      expect(Object.keys(result.perKey)).toHaveLength(10);
+    }
+  });
+
+  it("finds one stale read among 3,000 ops", () => {
+    const specs = runSizedHistory(0.05);
+    // The last successful read of a key that was written at least twice before it.
+    const target = specs.findLastIndex(
+      (s, i) =>
+        s.f === "read" &&
+        s.type === undefined &&
+        specs.slice(0, i).filter((o) => o.key === s.key && o.f === "write").length > 2,
+    );
+    const earlier = specs
+      .slice(0, target)
+      .filter((o) => o.key === specs[target]?.key && o.f === "write" && o.type === undefined);
+    const stale = earlier[0]?.in;
+    specs[target] = { ...(specs[target] as OpSpec), out: stale };
+    const result = checkLinearizable(historyOf(specs));
+    expect(result.valid).toBe(false);
+    expect(result.counterexample?.key).toBe(specs[target]?.key);
+  });
+});
