@@ -3,11 +3,12 @@
 // the WGL search on each under a budget, and explain the first failure.
 //
 // Public API:
-//   interface LinearizableOptions { maxStepsPerKey?; maxMsPerKey?; now?; maxCounterexampleOps? }
+//   interface LinearizableOptions { maxStepsPerKey?; maxMsPerKey?; now?; maxCounterexampleOps?; select? }
 //   interface KeyResult { valid: boolean | "unknown"; ops: number; steps: number; reason?: string }
 //   interface CounterexampleOp { op: PairedOp; role: "linearized" | "unlinearizable"; stateAfter?: string }
 //   interface Counterexample { key; ops: CounterexampleOp[]; omittedOps: number; description }
-//   interface LinearizableResult { valid: boolean | "unknown"; perKey: Record<string, KeyResult>; counterexample? }
+//   interface LinearizableResult { valid: boolean | "unknown"; perKey: Record<string, KeyResult>;
+//                                  skippedOps: number; counterexample? }
 //   function checkLinearizable(history: History, options?): LinearizableResult
 //   function checkLinearizableOps(ops: readonly PairedOp[], options?): LinearizableResult
 //
@@ -30,6 +31,11 @@ export interface LinearizableOptions {
   readonly now?: () => number;
   /** How many ops of the linearized prefix the counterexample keeps (the last ones). */
   readonly maxCounterexampleOps?: number;
+  /**
+   * Which ops belong to the register workload (a run's history may mix
+   * workloads); by default those with f read, write or cas.
+   */
+  readonly select?: (op: PairedOp) => boolean;
 }
 
 export interface KeyResult {
@@ -59,6 +65,8 @@ export interface Counterexample {
 export interface LinearizableResult {
   readonly valid: boolean | "unknown";
   readonly perKey: Readonly<Record<string, KeyResult>>;
+  /** Ops left out by `select`. */
+  readonly skippedOps: number;
   readonly counterexample?: Counterexample;
 }
 
@@ -81,7 +89,13 @@ export function checkLinearizableOps(
   options: LinearizableOptions = {},
 ): LinearizableResult {
   const byKey = new Map<string, PairedOp[]>();
+  const select = options.select ?? isRegisterOp;
+  let skippedOps = 0;
   for (const op of ops) {
+    if (!select(op)) {
+      skippedOps += 1;
+      continue;
+    }
     const key = op.key ?? NO_KEY;
     const list = byKey.get(key) ?? [];
     list.push(op);
@@ -97,7 +111,13 @@ export function checkLinearizableOps(
     if (example !== undefined && counterexample === undefined) counterexample = example;
   }
   const valid = counterexample !== undefined ? false : anyUnknown ? "unknown" : true;
-  return { valid, perKey, ...(counterexample !== undefined ? { counterexample } : {}) };
+  return { valid, perKey, skippedOps, ...(counterexample !== undefined ? { counterexample } : {}) };
+}
+
+const REGISTER_FS: ReadonlySet<string> = new Set(["read", "write", "cas"]);
+
+function isRegisterOp(op: PairedOp): boolean {
+  return REGISTER_FS.has(op.f);
 }
 
 interface Candidate {

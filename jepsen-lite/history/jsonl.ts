@@ -23,6 +23,8 @@ export function encodeOp(op: Op): string {
   };
   if (op.key !== undefined) record.key = op.key;
   if (op.value !== undefined) record.value = op.value;
+  if (op.node !== undefined) record.node = op.node;
+  if (op.error !== undefined) record.error = op.error;
   return JSON.stringify(record);
 }
 
@@ -51,7 +53,7 @@ function toOp(raw: unknown, position: number): Op {
     throw new HistoryError(position, "must be a JSON object");
   }
   const r = raw as Record<string, unknown>;
-  const { index, time, process, type, f, key, value } = r;
+  const { index, time, process, type, f, key, value, node, error } = r;
   if (index !== position) {
     throw new HistoryError(position, `index must be ${position}, got ${JSON.stringify(index)}`);
   }
@@ -76,10 +78,20 @@ function toOp(raw: unknown, position: number): Op {
   if (key !== undefined && typeof key !== "string") {
     throw new HistoryError(position, `key must be a string, got ${JSON.stringify(key)}`);
   }
+  for (const [name, field] of [
+    ["node", node],
+    ["error", error],
+  ] as const) {
+    if (field !== undefined && typeof field !== "string") {
+      throw new HistoryError(position, `${name} must be a string, got ${JSON.stringify(field)}`);
+    }
+  }
   const op: Op = { index, time, process, type: type as OpType, f };
   return {
     ...op,
     ...(key !== undefined ? { key } : {}),
     ...(value !== undefined ? { value } : {}),
+    ...(typeof node === "string" ? { node } : {}),
+    ...(typeof error === "string" ? { error } : {}),
   };
 }

@@ -2,7 +2,7 @@
 //
 // Public API:
 //   type OpType = "invoke" | "ok" | "fail" | "info"
-//   interface Op { process, type, f, key?, value?, time, index }
+//   interface Op { process, type, f, key?, value?, time, index, node?, error? }
 //   type History = readonly Op[]
 //   class HistoryError extends Error { index }
 //   interface OpCounts { ok, fail, info }
@@ -29,6 +29,10 @@ export interface Op {
   readonly time: number;
   /** Position in the history, 0-based and dense. */
   readonly index: number;
+  /** The member that served it, when known. */
+  readonly node?: string;
+  /** Why an op failed or is indeterminate, e.g. the gRPC error. */
+  readonly error?: string;
 }
 
 export type History = readonly Op[];

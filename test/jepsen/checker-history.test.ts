@@ -14,7 +14,16 @@ const ops: Op[] = [
   { index: 3, time: 3, process: 2, type: "info", f: "read", key: "k" },
   { index: 4, time: 4, process: 3, type: "invoke", f: "cas", key: "k", value: ["a", { b: [1] }] },
   { index: 5, time: 5, process: 4, type: "invoke", f: "write", key: "k", value: "c" },
-  { index: 6, time: 6, process: 4, type: "fail", f: "write", key: "k" },
+  {
+    index: 6,
+    time: 6,
+    process: 4,
+    type: "fail",
+    f: "write",
+    key: "k",
+    node: "n2",
+    error: "UNAVAILABLE",
+  },
 ];
 
 describe("history.jsonl", () => {

@@ -490,3 +490,26 @@ describe("checkLinearizable at run size", () => {
     expect(result.counterexample?.key).toBe(specs[target]?.key);
   });
 });
+
+describe("checkLinearizable in a mixed history", () => {
+  const specs: OpSpec[] = [
+    { p: 1, f: "write", key: "k", in: 1, call: 0, ret: 1 },
+    { p: 2, f: "lock:acquire", key: "L", out: { token: 5 }, call: 0, ret: 1 },
+    { p: 3, f: "read", key: "k", out: 1, call: 2, ret: 3 },
+  ];
+
+  it("checks only the register ops by default and counts the rest", () => {
+    const result = check(specs);
+    expect(result.valid).toBe(true);
+    expect(result.skippedOps).toBe(1);
+    expect(Object.keys(result.perKey)).toEqual(["k"]);
+  });
+
+  it("takes a custom selection; an unknown f selected is a loud error", () => {
+    const history = historyOf(specs);
+    expect(checkLinearizable(history, { select: (op) => op.key === "k" }).skippedOps).toBe(1);
+    expect(() => checkLinearizable(history, { select: () => true })).toThrow(
+      /unknown f "lock:acquire"/,
+    );
+  });
+});
