@@ -11,6 +11,8 @@
 //   interface LockResult { valid: boolean; fenced: boolean; acceptedWrites; rejectedWrites;
 //                          violations; violationCount; observations; observationCount }
 //   function checkLock(log: LockLog, options: { fenced: boolean }): LockResult
+//   interface AcceptedWriteRecord { token; holder; acquiredAt; writtenAt; releasedAt: number | null }
+//   function lockLogFromAcceptedWrites(writes: readonly AcceptedWriteRecord[]): LockLog
 //
 // Why overlap is judged in the resource's order, not in real time: a holder
 // paused past its lease still believes it holds the lock, so client-side hold
@@ -180,4 +182,40 @@ function overlappingHolds(holds: readonly LockHold[]): LockFinding[] {
     }
   }
   return findings;
+}
+
+/** The lock workload's resource record: one per accepted write, with its holder's times. */
+export interface AcceptedWriteRecord {
+  readonly token: number;
+  readonly holder: number;
+  readonly acquiredAt: number;
+  readonly writtenAt: number;
+  readonly releasedAt: number | null;
+}
+
+/**
+ * A LockLog from a resource that keeps only accepted writes (rejections are
+ * then invisible, so "wrongly-rejected" cannot be detected from it).
+ */
+export function lockLogFromAcceptedWrites(writes: readonly AcceptedWriteRecord[]): LockLog {
+  const holds = new Map<string, LockHold>();
+  for (const w of writes) {
+    const id = holderOf({ process: w.holder, token: w.token });
+    if (holds.has(id)) continue;
+    holds.set(id, {
+      process: w.holder,
+      token: w.token,
+      acquiredAt: w.acquiredAt,
+      ...(w.releasedAt !== null ? { releasedAt: w.releasedAt } : {}),
+    });
+  }
+  return {
+    holds: [...holds.values()],
+    writes: writes.map((w) => ({
+      time: w.writtenAt,
+      process: w.holder,
+      token: w.token,
+      accepted: true,
+    })),
+  };
 }

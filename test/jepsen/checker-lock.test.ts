@@ -2,7 +2,12 @@
 // fencing must prevent; unfenced runs report overlap as an observation.
 
 import { describe, expect, it } from "vitest";
-import { checkLock, type LockLog, type ResourceWrite } from "../../jepsen-lite/checker/lock.js";
+import {
+  checkLock,
+  type LockLog,
+  lockLogFromAcceptedWrites,
+  type ResourceWrite,
+} from "../../jepsen-lite/checker/lock.js";
 
 const w = (time: number, process: number, token: number, accepted = true): ResourceWrite => ({
   time,
@@ -119,5 +124,26 @@ describe("checkLock, unfenced", () => {
     const result = checkLock(clean, { fenced: false });
     expect(result.valid).toBe(true);
     expect(result.observations).toEqual([]);
+  });
+});
+
+describe("lockLogFromAcceptedWrites", () => {
+  it("derives holds and writes from the workload's accepted-write records", () => {
+    const log = lockLogFromAcceptedWrites([
+      { token: 10, holder: 1, acquiredAt: 0, writtenAt: 5, releasedAt: 3000 },
+      { token: 12, holder: 2, acquiredAt: 2100, writtenAt: 2200, releasedAt: null },
+      { token: 10, holder: 1, acquiredAt: 0, writtenAt: 2900, releasedAt: 3000 },
+    ]);
+    expect(log.holds).toEqual([
+      { process: 1, token: 10, acquiredAt: 0, releasedAt: 3000 },
+      { process: 2, token: 12, acquiredAt: 2100 },
+    ]);
+    expect(log.writes.map((x) => x.time)).toEqual([5, 2200, 2900]);
+    expect(
+      checkLock(log, { fenced: false })
+        .observations.map((o) => o.kind)
+        .sort(),
+    ).toEqual(["holds-overlapped", "interleaved-holders", "token-regressed"]);
+    expect(checkLock(log, { fenced: true }).valid).toBe(false);
   });
 });
