@@ -10,6 +10,7 @@ export {
   type Validity,
 } from "./combine.js";
 export { checkLease, type LeaseObservation, type LeaseResult, type LeaseTrack } from "./lease.js";
+export { leaseTracksFromHistory } from "./lease-history.js";
 export {
   type Counterexample,
   checkLinearizable,

@@ -2,6 +2,9 @@
 
 import { describe, expect, it } from "vitest";
 import { checkLease, type LeaseTrack } from "../../jepsen-lite/checker/lease.js";
+import { leaseTracksFromHistory } from "../../jepsen-lite/checker/lease-history.js";
+import { pairHistory } from "../../jepsen-lite/history/pair.js";
+import { historyOf } from "./checker-fixtures.js";
 
 const options = { electionTimeoutMs: 1000, epsilonMs: 100 };
 
@@ -113,5 +116,35 @@ describe("checkLease", () => {
     const good = track([{ time: 5000, present: false }], { lease: "L2" });
     const bad = track([{ time: 1500, completedAt: 1510, present: false }]);
     expect(checkLease([good, bad], options).valid).toBe(false);
+  });
+});
+
+describe("leaseTracksFromHistory", () => {
+  it("builds a track per key from grant, put and reads after the put", () => {
+    const history = historyOf([
+      { p: 1, f: "lease:grant", key: "k1", out: { lease: 77, ttl: 2 }, call: 0, ret: 1000 },
+      { p: 1, f: "lease:read", key: "k1", out: { present: false }, call: 1001, ret: 1002 },
+      { p: 1, f: "lease:put", key: "k1", in: "v", call: 1003, ret: 1010 },
+      { p: 1, f: "lease:read", key: "k1", out: { present: true }, call: 1100, ret: 1110 },
+      { p: 1, f: "lease:read", key: "k1", call: 2000, ret: 2500, type: "info" },
+      { p: 2, f: "lease:read", key: "k1", out: { present: false }, call: 3500, ret: 3510 },
+      // A round whose put never succeeded is not tracked.
+      { p: 3, f: "lease:grant", key: "k2", out: { lease: 78, ttl: 2 }, call: 0, ret: 10 },
+      { p: 3, f: "lease:put", key: "k2", in: "v", call: 20, ret: 30, type: "info" },
+    ]);
+    const tracks = leaseTracksFromHistory(pairHistory(history));
+    expect(tracks).toEqual([
+      {
+        lease: "77",
+        key: "k1",
+        ttlMs: 2000,
+        grantedAt: 1000,
+        observations: [
+          { time: 1100, completedAt: 1110, present: true },
+          { time: 3500, completedAt: 3510, present: false },
+        ],
+      },
+    ]);
+    expect(checkLease(tracks, options).valid).toBe(true);
   });
 });
