@@ -13,6 +13,7 @@
 // Intervals are closed: ops whose call and return times are equal count as
 // concurrent, so on equal times call entries sort before return entries.
 
+import { assert } from "../../src/util/assert.js";
 import { Bitset } from "./bitset.js";
 
 export interface Model<S, O> {
@@ -82,7 +83,10 @@ export function searchLinearization<S, O>(
   const started = budget.now();
   let steps = 0;
   let entry = head.next;
-  while (head.next !== undefined && entry !== undefined) {
+  while (head.next !== undefined) {
+    // Every call's return entry follows it, so a walk from the head meets a
+    // return entry (and backtracks) before it can run off the end.
+    assert(entry !== undefined, "WGL search walked past the last entry");
     steps += 1;
     if (steps > budget.maxSteps) {
       return { kind: "unknown", steps, reason: `step budget of ${budget.maxSteps} exhausted` };

@@ -3,7 +3,7 @@
 // latency and throughput with fault windows shaded, and the counterexample.
 //
 // Public API:
-//   interface ReportOptions { title?: string; maxDetailChars?: number }
+//   interface ReportOptions { title?: string; maxDetailChars?: number; maxDrawnOps?: number }
 //   function renderReport(history: History, nemesisEvents: readonly NemesisEvent[],
 //                         results: Results, options?: ReportOptions): string
 
@@ -25,9 +25,12 @@ export interface ReportOptions {
   readonly title?: string;
   /** Each checker's raw JSON is cut at this many characters. */
   readonly maxDetailChars?: number;
+  /** The timeline and latency plots draw at most this many ops (the earliest; counterexample ops always). */
+  readonly maxDrawnOps?: number;
 }
 
 const DEFAULT_MAX_DETAIL_CHARS = 20_000;
+const DEFAULT_MAX_DRAWN_OPS = 20_000;
 
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -60,6 +63,13 @@ export function renderReport(
   const windows = faultWindows(nemesisEvents, runEndMs);
   const found = findCounterexample(results);
   const highlighted = new Set(found?.counterexample.ops.map((o) => o.op.invokeIndex) ?? []);
+  const maxDrawn = options.maxDrawnOps ?? DEFAULT_MAX_DRAWN_OPS;
+  // Bounded so a long run still gives a page a browser can open.
+  const drawn = ops.filter((op, k) => k < maxDrawn || highlighted.has(op.invokeIndex));
+  const notDrawn =
+    drawn.length < ops.length
+      ? `<p>Only the first ${maxDrawn} ops are drawn (of ${ops.length}).</p>`
+      : "";
   const title = options.title ?? "jepsen-lite report";
   const jump = found !== undefined ? ` <a href="#counterexample">Jump to the first error</a>` : "";
   const faultList = windows
@@ -77,9 +87,10 @@ export function renderReport(
       `${ops.length} ops · ${formatSeconds(runEndMs)}</p>`,
     `<h2 id="checkers">Checkers</h2>${checkerTable(results, options)}`,
     `<h2 id="timeline">Timeline</h2>${legend()}`,
-    renderTimeline(ops, windows, runEndMs, highlighted),
+    notDrawn,
+    renderTimeline(drawn, windows, runEndMs, highlighted),
     `<h2 id="faults">Faults</h2>${faultList === "" ? "<p>none</p>" : `<ul>${faultList}</ul>`}`,
-    `<h2 id="latency">Latency</h2>${renderLatency(ops, windows, runEndMs)}`,
+    `<h2 id="latency">Latency</h2>${renderLatency(drawn, windows, runEndMs)}`,
     `<h2 id="throughput">Throughput (completions per second)</h2>${renderThroughput(ops, windows, runEndMs)}`,
     found !== undefined ? renderCounterexample(found.checker, found.counterexample) : "",
     "</body></html>\n",

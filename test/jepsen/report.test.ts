@@ -124,3 +124,16 @@ describe("writeReport", () => {
     }
   });
 });
+
+describe("renderReport bounds", () => {
+  it("draws at most maxDrawnOps ops, always including the counterexample's", () => {
+    const page = renderReport(staleRead, nemesis, resultsFor(), { maxDrawnOps: 1 });
+    expect(page).toContain("Only the first 1 ops are drawn (of 6)");
+    const timeline = page.slice(
+      page.indexOf('<svg class="timeline"'),
+      page.indexOf('<svg class="latency"'),
+    );
+    // The counterexample has three ops, the first of which is also the first op.
+    expect(timeline.match(/<rect class="op /g)?.length).toBe(3);
+  });
+});
