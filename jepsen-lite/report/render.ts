@@ -71,7 +71,7 @@ export function renderReport(
       ? `<p>Only the first ${maxDrawn} ops are drawn (of ${ops.length}).</p>`
       : "";
   const title = options.title ?? "jepsen-lite report";
-  const jump = found !== undefined ? ` <a href="#counterexample">Jump to the first error</a>` : "";
+  const jump = jumpLink(results, found !== undefined);
   const faultList = windows
     .map(
       (w) =>
@@ -97,6 +97,19 @@ export function renderReport(
   ].join("\n");
 }
 
+/** To the counterexample if there is one, else to the first failing checker's row. */
+function jumpLink(results: Results<CheckerResult>, hasCounterexample: boolean): string {
+  if (hasCounterexample) return ` <a href="#counterexample">Jump to the first error</a>`;
+  const failing = Object.entries(results.checkers).find(([, r]) => r.valid === false);
+  if (failing === undefined) return "";
+  return ` <a href="#${checkerAnchor(failing[0])}">Jump to the first failing checker</a>`;
+}
+
+/** An id attribute value from a checker name: only characters safe in ids and URLs. */
+function checkerAnchor(name: string): string {
+  return `checker-${name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
 function verdictBadge(valid: Validity): string {
   const text = valid === "unknown" ? "unknown" : valid ? "valid" : "INVALID";
   return `<span class="verdict valid-${String(valid)}">${text}</span>`;
@@ -116,7 +129,7 @@ function checkerTable(results: Results<CheckerResult>, options: ReportOptions): 
     let json = JSON.stringify(result, nonFiniteAsString, 2);
     if (json.length > max) json = `${json.slice(0, max)}\n… (${json.length - max} more characters)`;
     return (
-      `<tr id="checker-${escapeHtml(name)}"><td>${escapeHtml(name)}</td><td>${verdictBadge(result.valid)}</td>` +
+      `<tr id="${checkerAnchor(name)}"><td>${escapeHtml(name)}</td><td>${verdictBadge(result.valid)}</td>` +
       `<td>${escapeHtml(summarize(result))}<details><summary>details</summary><pre>${escapeHtml(json)}</pre></details></td></tr>`
     );
   });

@@ -297,7 +297,14 @@ function apply(state: Value, op: PairedOp): Value | "illegal" {
 // ---- generators ----------------------------------------------------------------
 
 const value = fc.integer({ min: 0, max: 2 });
-const outcome = fc.constantFrom<"ok" | "fail" | "info">("ok", "ok", "ok", "info", "fail");
+const outcome = fc.constantFrom<"ok" | "fail" | "info" | "pending">(
+  "ok",
+  "ok",
+  "ok",
+  "info",
+  "fail",
+  "pending",
+);
 
 /** Any small history: arbitrary outputs, intervals and outcomes. */
 const arbitraryHistory = fc

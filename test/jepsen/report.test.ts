@@ -137,3 +137,16 @@ describe("renderReport bounds", () => {
     expect(timeline.match(/<rect class="op /g)?.length).toBe(3);
   });
 });
+
+describe("renderReport without a counterexample", () => {
+  it("links to the first failing checker's row", () => {
+    const results = combineResults(
+      { "lock fenced": { valid: false, violations: [{ description: "token went <back>" }] } },
+      { ok: 1, fail: 0, info: 0 },
+    );
+    const page = renderReport([], [], results);
+    expect(page).toContain('href="#checker-lock_fenced"');
+    expect(page).toContain('<tr id="checker-lock_fenced">');
+    expect(page).toContain("1 violations; first: token went &lt;back&gt;");
+  });
+});
