@@ -79,7 +79,7 @@ export function searchLinearization<S, O>(
   const linearized = new Bitset(ops.length);
   const stack: Frame<S>[] = [];
   let state = model.init;
-  let best: { prefix: number[]; states: S[]; blocked: number; blockedState: S } | undefined;
+  let best: DeadEnd<S> | undefined;
   const started = budget.now();
   let steps = 0;
   let entry = head.next;
@@ -113,17 +113,8 @@ export function searchLinearization<S, O>(
     }
     // A return entry: its op was not linearized before it returned, so this
     // branch is dead. Remember the deepest dead end as the counterexample.
-    if (best === undefined || stack.length > best.prefix.length) {
-      // Frames hold the state before their op, so the state after op k is
-      // frame k+1's, and after the last op it is the current state.
-      const after = stack.slice(1).map((frame) => frame.state);
-      best = {
-        prefix: stack.map((frame) => frame.entry.id),
-        states: stack.length === 0 ? [] : [...after, state],
-        blocked: entry.id,
-        blockedState: state,
-      };
-    }
+    if (best === undefined || stack.length > best.prefix.length)
+      best = deadEnd(stack, state, entry.id);
     const top = stack.pop();
     if (top === undefined) {
       return { kind: "illegal", steps, ...best };
@@ -134,6 +125,25 @@ export function searchLinearization<S, O>(
     entry = top.entry.next;
   }
   return { kind: "ok", steps };
+}
+
+interface DeadEnd<S> {
+  readonly prefix: readonly number[];
+  readonly states: readonly S[];
+  readonly blocked: number;
+  readonly blockedState: S;
+}
+
+function deadEnd<S>(stack: readonly Frame<S>[], state: S, blocked: number): DeadEnd<S> {
+  // Frames hold the state before their op, so the state after op k is
+  // frame k+1's, and after the last op it is the current state.
+  const after = stack.slice(1).map((frame) => frame.state);
+  return {
+    prefix: stack.map((frame) => frame.entry.id),
+    states: stack.length === 0 ? [] : [...after, state],
+    blocked,
+    blockedState: state,
+  };
 }
 
 /** A sentinel head followed by all entries in time order. */
