@@ -1,0 +1,121 @@
+// Lease expiry: a key attached to a lease whose keep-alives stopped must stay
+// readable until TTL − ε after the last grant/keep-alive response, and be gone
+// by TTL + election timeout + ε (a new leader may wait out one election before
+// it expires leases, but a failover must never restart the TTL).
+//
+// Public API:
+//   interface LeaseObservation { time: number; completedAt?: number; present: boolean }
+//   interface LeaseTrack { lease; key?; ttlMs; grantedAt; lastKeepAliveAt?; observations }
+//   interface LeaseOptions { electionTimeoutMs; epsilonMs; requireExpiryObserved? }
+//   type LeaseVerdict = "ok" | "expired-early" | "outlived" | "reappeared" | "unconfirmed"
+//   interface LeaseTrackResult { lease; key?; verdict; mustLiveUntilMs; goneByMs; findings: string[] }
+//   interface LeaseResult { valid: boolean | "unknown"; leases: LeaseTrackResult[] }
+//   function checkLease(tracks: readonly LeaseTrack[], options: LeaseOptions): LeaseResult
+//
+// Reads are intervals, so each is judged only where it is conclusive: an
+// absent read proves early expiry only if it *returned* before the bound; a
+// present read proves a late one only if it was *sent* after the bound.
+
+export interface LeaseObservation {
+  /** When the read was sent. */
+  readonly time: number;
+  /** When its answer arrived; defaults to `time`. */
+  readonly completedAt?: number;
+  readonly present: boolean;
+}
+
+export interface LeaseTrack {
+  readonly lease: string;
+  readonly key?: string;
+  readonly ttlMs: number;
+  /** When the grant response arrived. */
+  readonly grantedAt: number;
+  /** When the last keep-alive response arrived, if any were sent. */
+  readonly lastKeepAliveAt?: number;
+  /** Successful reads of the key sent after the put with the lease was acknowledged. */
+  readonly observations: readonly LeaseObservation[];
+}
+
+export interface LeaseOptions {
+  readonly electionTimeoutMs: number;
+  /** Slack for clock reads, scheduling and the server's expiry tick. */
+  readonly epsilonMs: number;
+  /** When true (the default), a lease never seen gone makes the result unknown. */
+  readonly requireExpiryObserved?: boolean;
+}
+
+export type LeaseVerdict = "ok" | "expired-early" | "outlived" | "reappeared" | "unconfirmed";
+
+export interface LeaseTrackResult {
+  readonly lease: string;
+  readonly key?: string;
+  /** The first finding's kind, or ok / unconfirmed. */
+  readonly verdict: LeaseVerdict;
+  readonly mustLiveUntilMs: number;
+  readonly goneByMs: number;
+  readonly findings: readonly string[];
+}
+
+export interface LeaseResult {
+  readonly valid: boolean | "unknown";
+  readonly leases: readonly LeaseTrackResult[];
+}
+
+export function checkLease(tracks: readonly LeaseTrack[], options: LeaseOptions): LeaseResult {
+  const leases = tracks.map((track) => checkTrack(track, options));
+  const requireObserved = options.requireExpiryObserved ?? true;
+  const failed = leases.some((l) => l.verdict !== "ok" && l.verdict !== "unconfirmed");
+  const unconfirmed = requireObserved && leases.some((l) => l.verdict === "unconfirmed");
+  return { valid: failed ? false : unconfirmed ? "unknown" : true, leases };
+}
+
+function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult {
+  const base = Math.max(track.grantedAt, track.lastKeepAliveAt ?? Number.NEGATIVE_INFINITY);
+  const mustLiveUntilMs = base + track.ttlMs - options.epsilonMs;
+  const goneByMs = base + track.ttlMs + options.electionTimeoutMs + options.epsilonMs;
+  const findings: { verdict: LeaseVerdict; text: string }[] = [];
+  const reads = [...track.observations].sort((a, b) => a.time - b.time);
+  let firstGone: LeaseObservation | undefined;
+  for (const read of reads) {
+    const returned = read.completedAt ?? read.time;
+    if (!read.present) {
+      if (firstGone === undefined || returned < (firstGone.completedAt ?? firstGone.time))
+        firstGone = read;
+      if (returned < mustLiveUntilMs) {
+        findings.push({
+          verdict: "expired-early",
+          text: `absent at ${returned} ms, before ${mustLiveUntilMs} ms (TTL ${track.ttlMs} ms − ε from ${base} ms)`,
+        });
+      }
+      continue;
+    }
+    if (read.time > goneByMs) {
+      findings.push({
+        verdict: "outlived",
+        text: `present at ${read.time} ms, after ${goneByMs} ms (TTL + election timeout + ε from ${base} ms)`,
+      });
+    }
+  }
+  if (firstGone !== undefined) {
+    const goneAt = firstGone.completedAt ?? firstGone.time;
+    for (const read of reads) {
+      if (read.present && read.time > goneAt) {
+        findings.push({
+          verdict: "reappeared",
+          text: `present at ${read.time} ms after it was gone at ${goneAt} ms`,
+        });
+        break;
+      }
+    }
+  }
+  const first = findings[0];
+  const verdict: LeaseVerdict = first?.verdict ?? (firstGone === undefined ? "unconfirmed" : "ok");
+  return {
+    lease: track.lease,
+    ...(track.key !== undefined ? { key: track.key } : {}),
+    verdict,
+    mustLiveUntilMs,
+    goneByMs,
+    findings: findings.map((f) => f.text),
+  };
+}
