@@ -24,6 +24,8 @@ export const LEARNERS_MAX = 1;
 /** A learner may be promoted once its log holds 90% of the leader's. */
 export const PROMOTE_CAUGHT_UP_RATIO = 0.9;
 const RETRY_MS = 50;
+/** A member heard from within this many election timeouts counts as started. */
+const STARTED_CONTACT_ELECTIONS = 3;
 
 export interface ClusterServiceDeps {
   readonly node: RaftNode;
@@ -159,14 +161,22 @@ export class ClusterHandlers {
     return [...this.deps.node.configuration.voters];
   }
 
-  /** Voters this leader has heard from within an election timeout (itself included). */
+  /**
+   * Voters that are up as far as this leader can tell (itself included): its
+   * stream to them is connected, or it heard from them lately. Connection
+   * state, like etcd's, rather than message timing alone, so a busy event
+   * loop does not make healthy members look down.
+   */
   private startedVoters(): NodeId[] {
     const nowMs = Date.now();
     const stats = this.deps.node.transport.peerStats();
     return this.voters().filter((id) => {
       if (id === this.deps.node.id) return true;
-      const last = stats.get(id)?.lastContactMs ?? null;
-      return last !== null && nowMs - last <= this.deps.electionTimeoutMs;
+      const peer = stats.get(id);
+      const last = peer?.lastContactMs ?? null;
+      const recent =
+        last !== null && nowMs - last <= STARTED_CONTACT_ELECTIONS * this.deps.electionTimeoutMs;
+      return peer?.connected === true || recent;
     });
   }
 

@@ -204,6 +204,16 @@ describe("membership changes on a running cluster", { timeout: 180_000 }, () => 
     await expect(client.cluster.add(["not a url"])).rejects.toThrow(
       "given member URLs are invalid",
     );
+    // MemberUpdate: a member may keep (or move to) an address no other member uses.
+    const updated = await client.cluster.update(voter?.id ?? 0, voter?.peerUrls ?? []);
+    expect(updated.find((m) => m.id === voter?.id)?.peerUrls).toEqual(voter?.peerUrls);
+    await expect(client.cluster.update(0xdead, ["http://127.0.0.1:9"])).rejects.toThrow(
+      "etcdserver: member not found",
+    );
+    const other = members[1];
+    await expect(client.cluster.update(voter?.id ?? 0, other?.peerUrls ?? [])).rejects.toThrow(
+      "etcdserver: Peer URLs already exists",
+    );
   });
 
   it("a member whose data dir is wiped rejoins and catches up by snapshot", async () => {
