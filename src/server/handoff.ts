@@ -29,7 +29,11 @@ export async function handOffLeadership(
     return "handed-off";
   } catch (error) {
     logger.warn(
-      { successor: node.memberName(successor), err: error },
+      // An expected outcome (e.g. the whole cluster stopping at once): the reason, no stack.
+      {
+        successor: node.memberName(successor),
+        reason: error instanceof Error ? error.message : String(error),
+      },
       "stopping leader: handoff failed; stopping anyway (the others elect a leader)",
     );
     return "failed";
