@@ -4,25 +4,13 @@
 // caught by the full disk completes and the member carries on, losing nothing.
 // Any other storage failure still stops the member.
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { NodeMetrics } from "../../src/server/metrics.js";
-import { RaftNode } from "../../src/server/raft-node.js";
+import type { RaftNode } from "../../src/server/raft-node.js";
 import type { DiskWriteFaults } from "../../src/storage/index.js";
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
+import { freePort, startMembers } from "./in-process-members.js";
 
 function levelError(message: string): Error {
   return Object.assign(new Error(message), { code: "LEVEL_IO_ERROR" });
@@ -62,27 +50,13 @@ afterEach(async () => {
 
 /** A one-member cluster in this process, on a real LevelDB, with switchable write faults. */
 async function startMember(dir: string, port: number, disk: SwitchableDisk): Promise<RaftNode> {
-  const metrics = new NodeMetrics();
-  const node = await RaftNode.start({
-    name: "n1",
-    id: 1,
-    clusterId: 7,
-    dataDir: join(dir, "n1"),
-    listenPeer: `127.0.0.1:${port}`,
-    members: new Map([[1, { name: "n1", peerAddress: `127.0.0.1:${port}` }]]),
-    initialClusterState: "new",
-    snapshotCount: 10_000,
-    snapshotCatchupEntries: 5_000,
-    tickMs: 20,
-    electionTicks: 10,
-    heartbeatTicks: 1,
-    requestTimeoutMs: 20_000,
-    maxRequestBytes: 1024 * 1024,
-    maxTxnOps: 128,
-    logger: pino({ level: "silent" }),
-    metrics,
-    diskFaults: disk,
-  });
+  const [node] = await startMembers(
+    dir,
+    [1],
+    () => ({ requestTimeoutMs: 20_000, diskFaults: disk }),
+    [port],
+  );
+  if (node === undefined) throw new Error("no member started");
   await until(() => node.isLeader, "the member to lead");
   return node;
 }

@@ -3,38 +3,14 @@
 // the safe member syncs them; no-read-index answers the leader's linearizable
 // barrier without asking the core for a read index.
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { RawNode } from "../../src/raft/index.js";
-import { NodeMetrics } from "../../src/server/metrics.js";
-import { RaftNode } from "../../src/server/raft-node.js";
+import type { RaftNode } from "../../src/server/raft-node.js";
 import type { UnsafeSwitch } from "../../src/server/unsafe.js";
 import { DiskStore } from "../../src/storage/index.js";
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-
-function put(node: RaftNode, key: string): ReturnType<RaftNode["propose"]> {
-  return node.propose({
-    kind: "put",
-    key: Buffer.from(key),
-    value: Buffer.from("v"),
-    lease: 0,
-    prevKv: false,
-    ignoreValue: false,
-    ignoreLease: false,
-  });
-}
+import { put, startMembers } from "./in-process-members.js";
 
 describe("unsafe switches in the Raft loop of one member", { timeout: 20_000 }, () => {
   let dir: string;
@@ -42,27 +18,12 @@ describe("unsafe switches in the Raft loop of one member", { timeout: 20_000 }, 
 
   /** A one-member cluster with `unsafe`, once it leads. */
   async function member(name: string, unsafe: readonly UnsafeSwitch[]): Promise<RaftNode> {
-    const port = await freePort();
-    const node = await RaftNode.start({
+    const [node] = await startMembers(dir, [1], () => ({
       name,
-      id: 1,
-      clusterId: 7,
       dataDir: join(dir, name),
-      listenPeer: `127.0.0.1:${port}`,
-      members: new Map([[1, { name, peerAddress: `127.0.0.1:${port}` }]]),
-      initialClusterState: "new",
-      snapshotCount: 10_000,
-      snapshotCatchupEntries: 5_000,
-      tickMs: 20,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      requestTimeoutMs: 10_000,
-      maxRequestBytes: 1024 * 1024,
-      maxTxnOps: 128,
-      logger: pino({ level: "silent" }),
-      metrics: new NodeMetrics(),
       unsafe: new Set(unsafe),
-    });
+    }));
+    if (node === undefined) throw new Error("no member started");
     started.push(node);
     const deadline = Date.now() + 10_000;
     while (!node.isLeader) {
