@@ -30,6 +30,11 @@ export interface ServeConfig {
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
   readonly unsafeTestMode: boolean;
+  /**
+   * Test-only (needs --unsafe-test-mode): peer address as the membership lists
+   * it → the address this member dials instead (a fault proxy per link).
+   */
+  readonly unsafePeerDial: ReadonlyMap<string, string>;
   readonly quotaBackendBytes: number;
   readonly maxTxnOps: number;
   readonly autoCompaction: AutoCompaction;
@@ -119,6 +124,10 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
   "unsafe-test-mode": {
     type: "boolean",
     help: "enables test-only fault hooks; never in production",
+  },
+  "unsafe-peer-dial": {
+    type: "string",
+    help: "test only, needs --unsafe-test-mode: PEER_ADDR=DIAL_ADDR,... dials a peer listed at PEER_ADDR through DIAL_ADDR (a proxy)",
   },
 };
 
@@ -265,6 +274,7 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     ),
     logLevel: get("log-level") as string,
     unsafeTestMode: get("unsafe-test-mode") === "true",
+    unsafePeerDial: parsePeerDial(get("unsafe-peer-dial"), get("unsafe-test-mode") === "true"),
     quotaBackendBytes: parseIntegerFlag(
       "quota-backend-bytes",
       get("quota-backend-bytes") as string,
@@ -278,6 +288,33 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     ),
     adminPassword: parseAdminPassword(get("admin-password")),
   };
+}
+
+/** --unsafe-peer-dial 127.0.0.1:2380=127.0.0.1:9001,...; refused outside unsafe test mode. */
+export function parsePeerDial(
+  raw: string | undefined,
+  unsafeTestMode: boolean,
+): ReadonlyMap<string, string> {
+  const overrides = new Map<string, string>();
+  if (raw === undefined || raw.trim() === "") return overrides;
+  if (!unsafeTestMode) {
+    throw new ConfigError("--unsafe-peer-dial is a test-only flag: it needs --unsafe-test-mode");
+  }
+  for (const part of raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) {
+      throw new ConfigError(`--unsafe-peer-dial: expected PEER_ADDR=DIAL_ADDR, got "${part}"`);
+    }
+    const from = parseAddress("unsafe-peer-dial", part.slice(0, eq));
+    if (overrides.has(from)) {
+      throw new ConfigError(`--unsafe-peer-dial: ${from} is listed twice`);
+    }
+    overrides.set(from, parseAddress("unsafe-peer-dial", part.slice(eq + 1)));
+  }
+  return overrides;
 }
 
 function parseClusterState(raw: string): "new" | "existing" {

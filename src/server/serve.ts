@@ -94,6 +94,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     maxTxnOps: config.maxTxnOps,
     logger,
     metrics,
+    ...(config.unsafePeerDial.size > 0 ? { peerDialOverrides: config.unsafePeerDial } : {}),
   });
   metrics.bindPeers(() =>
     [...node.transport.peerStats()].map(([id, stats]) => ({
