@@ -111,17 +111,18 @@ export class InprocNet implements Net {
   constructor(
     private readonly post: (name: string, rules: unknown) => Promise<void>,
     /** Current member id by name (members re-added by MemberAdd get new ids). */
-    private readonly idOf: (name: string) => number = (name) => memberId(name, "cairn-cluster"),
+    private readonly idOf: (name: string) => Promise<number> = async (name) =>
+      memberId(name, "cairn-cluster"),
   ) {}
 
   async cut(src: string, dst: string): Promise<void> {
-    this.rulesOf(src).set(dst, { peer: this.idOf(dst), direction: "out", drop: true });
+    this.rulesOf(src).set(dst, { peer: await this.idOf(dst), direction: "out", drop: true });
     await this.install(src);
   }
 
   async shape(src: string, dst: string, shape: LinkShape): Promise<void> {
     this.rulesOf(src).set(dst, {
-      peer: this.idOf(dst),
+      peer: await this.idOf(dst),
       direction: "out",
       delayMs: Math.round(shape.delayMs),
       lossPct: shape.lossPct,

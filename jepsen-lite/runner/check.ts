@@ -1,0 +1,47 @@
+// The one call site of the checkers: the runner hands the whole history and
+// the workload names here and gets one validity per checker plus the
+// overall one. Stand-ins for now; swap in jepsen-lite/checker/* here.
+import type { HistoryOp } from "./history.js";
+import {
+  type CheckerResult,
+  checkLease,
+  checkLock,
+  checkRegister,
+  type Validity,
+} from "./stand-in-checkers.js";
+
+export interface CheckResult {
+  readonly valid: Validity;
+  readonly checkers: Record<string, CheckerResult>;
+}
+
+/** false beats unknown beats true. */
+export function combine(results: readonly Validity[]): Validity {
+  if (results.includes(false)) return false;
+  if (results.includes("unknown")) return "unknown";
+  return true;
+}
+
+export async function check(
+  history: readonly HistoryOp[],
+  workloads: readonly string[],
+): Promise<CheckResult> {
+  const checkers: Record<string, CheckerResult> = {};
+  for (const workload of workloads) {
+    switch (workload) {
+      case "register":
+        checkers.register = checkRegister(history);
+        break;
+      case "lock":
+      case "lock-unfenced":
+        checkers[workload] = checkLock(history, workload);
+        break;
+      case "lease":
+        checkers.lease = checkLease(history);
+        break;
+      default:
+        checkers[workload] = { valid: "unknown", reason: `no checker for ${workload}` };
+    }
+  }
+  return { valid: combine(Object.values(checkers).map((c) => c.valid)), checkers };
+}

@@ -1,0 +1,248 @@
+// One jepsen-lite run: start the cluster (behind the chosen network backend),
+// drive the workloads while the nemesis plays its plan, heal, run the final
+// reads and hash comparison, check the history, and write the store dir.
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ProcessCluster } from "../../cluster/process-cluster.js";
+import { CLUSTER_SERVICE } from "../../src/server/services.js";
+import { type NemesisFamily, serveArgsFor } from "../nemesis/faults.js";
+import { Nemesis, type NemesisEvent } from "../nemesis/nemesis.js";
+import { planFaults } from "../nemesis/plan.js";
+import { InprocNet, type Net, type NetBackend, PortableNet } from "../net/net.js";
+import { Endpoints } from "../workloads/endpoints.js";
+import { LeaseWorkload } from "../workloads/lease.js";
+import { LOCK_DEFAULTS, LockWorkload } from "../workloads/lock.js";
+import { REGISTER_DEFAULTS, RegisterWorkload } from "../workloads/register.js";
+import type { Workload } from "../workloads/workload.js";
+import { check, combine } from "./check.js";
+import { compareHashes, finalReads, healAll } from "./final.js";
+import { History } from "./history.js";
+import { Rng } from "./rng.js";
+import type { CheckerResult, Validity } from "./stand-in-checkers.js";
+
+export const WORKLOADS = ["register", "lock", "lock-unfenced", "lease"] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+export interface RunOptions {
+  readonly nodes: number;
+  readonly timeSec: number;
+  readonly nemesis: readonly NemesisFamily[];
+  readonly workloads: readonly WorkloadName[];
+  readonly seed: number;
+  readonly net: NetBackend;
+  /** Parent of the run's directory (default jepsen-lite/store). */
+  readonly storeDir: string;
+  readonly opTimeoutMs?: number;
+  readonly opGapMs?: number;
+  readonly quietMs?: readonly [number, number];
+  readonly holdScale?: number;
+  /** Minimum ok ops before the first fault; fewer makes the run "unknown". */
+  readonly minOkBeforeFault?: number;
+  readonly progress?: (line: string) => void;
+  readonly keepCluster?: "always" | "on-failure";
+}
+
+export interface RunResult {
+  readonly valid: Validity;
+  readonly dir: string;
+  readonly counts: Record<"invoke" | "ok" | "fail" | "info", number>;
+  readonly checkers: Record<string, CheckerResult>;
+  readonly nemesis: readonly NemesisEvent[];
+}
+
+const REGISTER_KEYS = 10;
+const LEADER_WAIT_MS = 30_000;
+const FINAL_TIMEOUT_MS = 30_000;
+/** After the load phase is told to stop, how long workers get to finish. */
+const DRAIN_MS_MAX = 15_000;
+
+function makeWorkload(name: WorkloadName): Workload {
+  switch (name) {
+    case "register":
+      return new RegisterWorkload({ ...REGISTER_DEFAULTS, keys: REGISTER_KEYS });
+    case "lock":
+      return new LockWorkload({ ...LOCK_DEFAULTS, fenced: true });
+    case "lock-unfenced":
+      return new LockWorkload({ ...LOCK_DEFAULTS, fenced: false });
+    case "lease":
+      return new LeaseWorkload();
+    default: {
+      const unknown: never = name;
+      throw new Error(`unknown workload ${String(unknown)}`);
+    }
+  }
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, "-");
+}
+
+export async function run(options: RunOptions): Promise<RunResult> {
+  const dir = resolve(options.storeDir, stamp());
+  mkdirSync(dir, { recursive: true });
+  const say = options.progress ?? (() => undefined);
+  const startNs = process.hrtime.bigint();
+  const history = new History(join(dir, "history.jsonl"), startNs);
+  let net: Net | null = null;
+  let clusterRef: ProcessCluster | null = null;
+  const idOf = async (name: string): Promise<number> => {
+    const cluster = clusterRef as ProcessCluster;
+    for (const member of cluster.members.filter((m) => m.process !== null)) {
+      try {
+        const list = await endpoints?.call(member.name, CLUSTER_SERVICE.MemberList, {}, 2_000);
+        const found = list?.members.find((m) => m.name === name);
+        if (found?.ID !== undefined && found.ID !== null) return Number(found.ID);
+      } catch {
+        // next member
+      }
+    }
+    throw new Error(`no id for ${name}`);
+  };
+  let endpoints: Endpoints | null = null;
+  const cluster = await ProcessCluster.start({
+    size: options.nodes,
+    extraArgs: serveArgsFor(options.nemesis),
+    beforeStart: async (c) => {
+      net =
+        options.net === "portable"
+          ? await PortableNet.start(c.members.map((m) => ({ name: m.name, peer: m.peer })))
+          : new InprocNet((name, rules) => c.faults(name, rules), idOf);
+    },
+    memberArgs: (name) => net?.serveArgs(name) ?? [],
+  });
+  clusterRef = cluster;
+  const theNet = net as unknown as Net;
+  endpoints = new Endpoints(cluster.members.map((m) => ({ name: m.name, address: m.client })));
+  const nemesis = new Nemesis({
+    cluster,
+    net: theNet,
+    endpoints,
+    now: () => history.now(),
+    logPath: join(dir, "nemesis.jsonl"),
+    onEvent: (e) =>
+      say(
+        `[${(e.time / 1000).toFixed(1)}s] nemesis ${e.kind} ${e.fault} ${JSON.stringify(e.detail)}`,
+      ),
+  });
+  let valid: Validity = "unknown";
+  const checkers: Record<string, CheckerResult> = {};
+  try {
+    const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
+    say(`cluster of ${options.nodes} up (leader ${leader}), net ${theNet.backend}, store ${dir}`);
+    const loadStartMs = history.now();
+    const plan = planFaults({
+      seed: options.seed,
+      families: options.nemesis,
+      nodes: options.nodes,
+      durationMs: loadStartMs + options.timeSec * 1000,
+      ...(options.quietMs === undefined ? {} : { quietMs: options.quietMs }),
+      ...(options.holdScale === undefined ? {} : { holdScale: options.holdScale }),
+    }).map((f) => ({ ...f, startMs: f.startMs + loadStartMs, stopMs: f.stopMs + loadStartMs }));
+    const rng = new Rng(options.seed ^ 0x5eed);
+    let value = 0;
+    const workloads = options.workloads.map(makeWorkload);
+    const stop = new AbortController();
+    const ctx = {
+      history,
+      endpoints,
+      signal: stop.signal,
+      opTimeoutMs: options.opTimeoutMs ?? 1_500,
+      opGapMs: options.opGapMs ?? 100,
+      nextValue: () => ++value,
+    };
+    const load = Promise.all(workloads.map((w) => w.run({ ...ctx, rng: rng.fork() })));
+    const faults = nemesis.run(plan, stop.signal);
+    const ticker = setInterval(() => say(progressLine(history, nemesis.events)), 5_000);
+    await sleepMs(options.timeSec * 1000);
+    stop.abort();
+    await faults;
+    await Promise.race([load, sleepMs(DRAIN_MS_MAX)]);
+    clearInterval(ticker);
+    say(`load done: ${progressLine(history, nemesis.events)}; healing`);
+
+    const restarted = await healAll(cluster, theNet);
+    const finalLeader = await cluster.waitForLeader(LEADER_WAIT_MS).catch(() => null);
+    const finalOptions = {
+      cluster,
+      net: theNet,
+      endpoints,
+      history,
+      keys: options.workloads.includes("register")
+        ? Array.from({ length: REGISTER_KEYS }, (_, i) => `r${i}`)
+        : [],
+      timeoutMs: FINAL_TIMEOUT_MS,
+    };
+    checkers.heal = {
+      valid: finalLeader !== null,
+      checker: "a leader after healing",
+      leader: finalLeader,
+      restarted,
+    };
+    if (finalLeader !== null) {
+      checkers["final-reads"] = await finalReads(finalOptions);
+      checkers["kv-hash"] = await compareHashes(finalOptions);
+    }
+    const firstFault = plan[0]?.startMs ?? Number.POSITIVE_INFINITY;
+    const okBefore = history.ops.filter((o) => o.type === "ok" && o.time < firstFault).length;
+    const minOk = options.minOkBeforeFault ?? 10;
+    checkers.throughput = {
+      valid: okBefore >= minOk ? true : "unknown",
+      checker: `at least ${minOk} ok ops before the first fault`,
+      okBeforeFirstFault: okBefore,
+    };
+    const result = await check(history.ops, options.workloads);
+    Object.assign(checkers, result.checkers);
+    valid = combine(Object.values(checkers).map((c) => c.valid));
+    const counts = countTypes(history);
+    writeFileSync(
+      join(dir, "results.json"),
+      `${JSON.stringify(
+        {
+          valid,
+          options: { ...options, progress: undefined },
+          counts,
+          checkers,
+          workloads: Object.fromEntries(workloads.map((w) => [w.name, w.summary()])),
+          faults: countFaults(nemesis.events),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return { valid, dir, counts, checkers, nemesis: nemesis.events };
+  } finally {
+    endpoints.close();
+    await history.close();
+    await nemesis.close();
+    const keep = options.keepCluster === "always" || valid !== true;
+    if (keep) {
+      await cluster.stop(true);
+      cpSync(cluster.dir, join(dir, "cluster"), { recursive: true });
+    }
+    await cluster.stop(false);
+    await theNet.close();
+  }
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+export function countTypes(history: History): Record<"invoke" | "ok" | "fail" | "info", number> {
+  const counts = { invoke: 0, ok: 0, fail: 0, info: 0 };
+  for (const op of history.ops) counts[op.type]++;
+  return counts;
+}
+
+function countFaults(events: readonly NemesisEvent[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of events) if (e.kind === "start") counts[e.fault] = (counts[e.fault] ?? 0) + 1;
+  return counts;
+}
+
+function progressLine(history: History, events: readonly NemesisEvent[]): string {
+  const c = countTypes(history);
+  const last = events.at(-1);
+  const active = last?.kind === "start" ? last.fault : "none";
+  return `t=${(history.now() / 1000).toFixed(0)}s ops ok=${c.ok} fail=${c.fail} info=${c.info} faults=${events.filter((e) => e.kind === "start").length} active=${active}`;
+}
