@@ -1,6 +1,8 @@
 // One jepsen-lite run: start the cluster (behind the chosen network backend),
 // drive the workloads while the nemesis plays its plan, heal, run the final
 // reads and hash comparison, check the history, and write the store dir.
+
+import { setMaxListeners } from "node:events";
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ProcessCluster } from "../../cluster/process-cluster.js";
@@ -142,6 +144,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
     let value = 0;
     const workloads = options.workloads.map(makeWorkload);
     const stop = new AbortController();
+    // Every sleeping worker listens on it at once.
+    setMaxListeners(256, stop.signal);
     const ctx = {
       history,
       endpoints,
