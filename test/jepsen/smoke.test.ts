@@ -26,6 +26,7 @@ describe("jepsen-lite smoke run", { timeout: 240_000 }, () => {
       storeDir: store,
       quietMs: [1_000, 2_000],
       holdScale: 0.4,
+      minOkBeforeFault: 5,
       progress: (line) => lines.push(line),
     });
     const diagnose = `${lines.join("\n")}\n${JSON.stringify(result.checkers, null, 2).slice(0, 4000)}`;
