@@ -19,6 +19,8 @@ const USAGE = `usage: npm run jepsen -- [options]
   --seed N             seeds the fault plan and op mix (default: random, printed)
   --net BACKEND        portable (TCP proxy per link, default) or inproc (members' /test/faults)
   --store DIR          parent of the run directory (default jepsen-lite/store)
+  --quiet-ms MIN,MAX   quiet time before each fault (default 2000,4000)
+  --hold-scale X       scales every fault's hold time (default 1)
   --target etcd        not built yet`;
 
 class UsageError extends Error {}
@@ -41,6 +43,8 @@ async function main(): Promise<number> {
       net: { type: "string", default: "portable" },
       store: { type: "string", default: resolve(ROOT, "jepsen-lite", "store") },
       target: { type: "string", default: "cairn" },
+      "quiet-ms": { type: "string", default: "2000,4000" },
+      "hold-scale": { type: "string", default: "1" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -72,6 +76,17 @@ async function main(): Promise<number> {
     values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isSafeInteger(seed))
     throw new UsageError(`--seed must be an integer, got ${values.seed}`);
+  const quiet = values["quiet-ms"].split(",").map(Number);
+  const [quietMin, quietMax] = [quiet[0] ?? Number.NaN, quiet[1] ?? quiet[0] ?? Number.NaN];
+  if (!(quietMin >= 100 && quietMax >= quietMin && quietMax <= 600_000)) {
+    throw new UsageError(
+      `--quiet-ms must be MIN,MAX ms with 100 <= MIN <= MAX, got ${values["quiet-ms"]}`,
+    );
+  }
+  const holdScale = Number(values["hold-scale"]);
+  if (!(holdScale > 0 && holdScale <= 10)) {
+    throw new UsageError(`--hold-scale must be in (0, 10], got ${values["hold-scale"]}`);
+  }
   console.log(
     `jepsen-lite: ${nodes} nodes, ${timeSec}s, nemesis ${nemesis.join(",") || "none"}, workload ${workloads.join(",")}, seed ${seed}, net ${values.net}`,
   );
@@ -83,6 +98,8 @@ async function main(): Promise<number> {
     seed,
     net: values.net,
     storeDir: values.store,
+    quietMs: [quietMin, quietMax],
+    holdScale,
     progress: (line) => console.log(line),
   });
   console.log("\nsummary");

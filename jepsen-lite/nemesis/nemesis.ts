@@ -41,6 +41,8 @@ interface Started {
 const ADMIN_TIMEOUT_MS = 3_000;
 /** How long the member nemesis keeps retrying MemberAdd before it gives up. */
 const MEMBER_ADD_RETRY_MS = 30_000;
+/** How long the member nemesis waits for a re-added member to catch up. */
+const CATCH_UP_WAIT_MS = 30_000;
 
 export class Nemesis {
   readonly events: NemesisEvent[] = [];
@@ -196,6 +198,32 @@ export class Nemesis {
     await this.ctx.net.restarted(name).catch(() => undefined);
   }
 
+  /**
+   * Waits (bounded) until a re-added member has applied what the others had
+   * when it started. Until then it is not healed: a joiner killed before its
+   * first snapshot restarts with no peer addresses and stays stuck (a cairn
+   * bug this harness found; see README "Track record").
+   */
+  private async caughtUp(name: string): Promise<boolean> {
+    const { cluster } = this.ctx;
+    const deadline = Date.now() + CATCH_UP_WAIT_MS;
+    let target = 0;
+    while (Date.now() < deadline) {
+      if (target === 0) {
+        const others = await Promise.all(
+          this.running()
+            .filter((n) => n !== name)
+            .map((n) => cluster.status(n)),
+        );
+        target = Math.max(0, ...others.map((s) => Number(s?.appliedIndex ?? 0)));
+      }
+      const status = await cluster.status(name);
+      if (target > 0 && status !== null && Number(status.appliedIndex) >= target) return true;
+      await sleep(200);
+    }
+    return false;
+  }
+
   /** Any running member that answers, for admin calls. */
   private async admin<T>(call: (name: string) => Promise<T>): Promise<T> {
     let last: unknown = new Error("no running member");
@@ -258,7 +286,7 @@ export class Nemesis {
         }
         member.joining = true;
         await this.restart(victim);
-        return { added: victim, id };
+        return { added: victim, id, caughtUp: await this.caughtUp(victim) };
       },
     };
   }
