@@ -3,10 +3,10 @@
 // heal, and log both edges to nemesis.jsonl. A fault that fails to start is
 // still logged with a stop, so every start has its stop.
 import { createWriteStream, rmSync, type WriteStream } from "node:fs";
-import type { ProcessCluster } from "../../cluster/process-cluster.js";
 import { CLUSTER_SERVICE } from "../../src/server/services.js";
 import type { Net } from "../net/net.js";
 import { Rng } from "../runner/rng.js";
+import type { Target } from "../runner/target.js";
 import type { Endpoints } from "../workloads/endpoints.js";
 import { sleep } from "../workloads/workload.js";
 import type { FaultKind } from "./faults.js";
@@ -21,7 +21,7 @@ export interface NemesisEvent {
 }
 
 export interface NemesisContext {
-  readonly cluster: ProcessCluster;
+  readonly cluster: Target;
   readonly net: Net;
   readonly endpoints: Endpoints;
   /** ms since run start */

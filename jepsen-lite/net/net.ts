@@ -1,11 +1,11 @@
 // The one network-fault interface the nemeses use, by member name, with two
 // backends: "portable" (a TCP proxy per directed peer link, no root) and
-// "inproc" (the members' own /test/faults link rules). The root backend
+// "inproc" (the members' own /test/faults link rules); "none" for etcd. The root backend
 // (127.0.0.x per node + nftables + tc netem) is not built yet.
 import { memberId } from "../../src/server/ids.js";
 import { LinkProxy, type LinkShape } from "./link-proxy.js";
 
-export type NetBackend = "portable" | "inproc";
+export type NetBackend = "portable" | "inproc" | "none";
 
 export interface Net {
   readonly backend: NetBackend;
@@ -89,6 +89,29 @@ export class PortableNet implements Net {
   async close(): Promise<void> {
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
   }
+}
+
+/** For targets whose peer links cannot be faulted (etcd): every fault is refused. */
+export class NoNet implements Net {
+  readonly backend = "none";
+
+  async cut(): Promise<void> {
+    throw new Error("network faults are not supported on this target");
+  }
+
+  async shape(): Promise<void> {
+    throw new Error("network faults are not supported on this target");
+  }
+
+  async heal(): Promise<void> {}
+
+  async restarted(): Promise<void> {}
+
+  serveArgs(): readonly string[] {
+    return [];
+  }
+
+  async close(): Promise<void> {}
 }
 
 interface InprocRule {

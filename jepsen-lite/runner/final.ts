@@ -1,16 +1,17 @@
 // The end of a run: heal everything, bring every member back, wait for a
 // leader, read every register key linearizably on every member (into the
 // history), and compare the members' KV hashes at one revision.
-import type { ProcessCluster } from "../../cluster/process-cluster.js";
+
 import { KV_SERVICE, MAINTENANCE_SERVICE } from "../../src/server/services.js";
 import type { Net } from "../net/net.js";
 import { bytes, describeError, type Endpoints, text } from "../workloads/endpoints.js";
 import { sleep } from "../workloads/workload.js";
 import type { History } from "./history.js";
 import { type CheckerResult, getOrInsert } from "./stand-in-checkers.js";
+import type { Target } from "./target.js";
 
 export interface FinalOptions {
-  readonly cluster: ProcessCluster;
+  readonly cluster: Target;
   readonly net: Net;
   readonly endpoints: Endpoints;
   readonly history: History;
@@ -22,7 +23,7 @@ export interface FinalOptions {
 const CALL_TIMEOUT_MS = 2_000;
 
 /** Heals the network, resumes paused members and restarts stopped ones. */
-export async function healAll(cluster: ProcessCluster, net: Net): Promise<string[]> {
+export async function healAll(cluster: Target, net: Net): Promise<string[]> {
   await net.heal();
   const restarted: string[] = [];
   for (const member of cluster.members) {

@@ -10,17 +10,19 @@ import { CLUSTER_SERVICE } from "../../src/server/services.js";
 import { type NemesisFamily, serveArgsFor } from "../nemesis/faults.js";
 import { Nemesis, type NemesisEvent } from "../nemesis/nemesis.js";
 import { planFaults } from "../nemesis/plan.js";
-import { InprocNet, type Net, type NetBackend, PortableNet } from "../net/net.js";
+import { InprocNet, type Net, type NetBackend, NoNet, PortableNet } from "../net/net.js";
 import { Endpoints } from "../workloads/endpoints.js";
 import { LeaseWorkload } from "../workloads/lease.js";
 import { LOCK_DEFAULTS, LockWorkload } from "../workloads/lock.js";
 import { REGISTER_DEFAULTS, RegisterWorkload } from "../workloads/register.js";
 import type { Workload } from "../workloads/workload.js";
 import { check, combine } from "./check.js";
+import { EtcdTarget } from "./etcd-target.js";
 import { compareHashes, finalReads, healAll } from "./final.js";
 import { History } from "./history.js";
 import { Rng } from "./rng.js";
 import type { CheckerResult, Validity } from "./stand-in-checkers.js";
+import type { Target } from "./target.js";
 
 export const WORKLOADS = ["register", "lock", "lock-unfenced", "lease"] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
@@ -32,6 +34,8 @@ export interface RunOptions {
   readonly workloads: readonly WorkloadName[];
   readonly seed: number;
   readonly net: NetBackend;
+  /** The system under test (default cairn); etcd supports only the process nemeses. */
+  readonly target?: "cairn" | "etcd";
   /** Parent of the run's directory (default jepsen-lite/store). */
   readonly storeDir: string;
   readonly opTimeoutMs?: number;
@@ -85,35 +89,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const say = options.progress ?? (() => undefined);
   const startNs = process.hrtime.bigint();
   const history = new History(join(dir, "history.jsonl"), startNs);
-  let net: Net | null = null;
-  let clusterRef: ProcessCluster | null = null;
-  const idOf = async (name: string): Promise<number> => {
-    const cluster = clusterRef as ProcessCluster;
-    for (const member of cluster.members.filter((m) => m.process !== null)) {
-      try {
-        const list = await endpoints?.call(member.name, CLUSTER_SERVICE.MemberList, {}, 2_000);
-        const found = list?.members.find((m) => m.name === name);
-        if (found?.ID !== undefined && found.ID !== null) return Number(found.ID);
-      } catch {
-        // next member
-      }
-    }
-    throw new Error(`no id for ${name}`);
-  };
   let endpoints: Endpoints | null = null;
-  const cluster = await ProcessCluster.start({
-    size: options.nodes,
-    extraArgs: serveArgsFor(options.nemesis),
-    beforeStart: async (c) => {
-      net =
-        options.net === "portable"
-          ? await PortableNet.start(c.members.map((m) => ({ name: m.name, peer: m.peer })))
-          : new InprocNet((name, rules) => c.faults(name, rules), idOf);
-    },
-    memberArgs: (name) => net?.serveArgs(name) ?? [],
-  });
-  clusterRef = cluster;
-  const theNet = net as unknown as Net;
+  const { cluster, net: theNet } = await startTarget(options, () => endpoints);
   endpoints = new Endpoints(cluster.members.map((m) => ({ name: m.name, address: m.client })));
   const nemesis = new Nemesis({
     cluster,
@@ -142,6 +119,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     }).map((f) => ({ ...f, startMs: f.startMs + loadStartMs, stopMs: f.stopMs + loadStartMs }));
     const rng = new Rng(options.seed ^ 0x5eed);
     let value = 0;
+    const leaseIdBase = rng.int(1, 2 ** 40);
     const workloads = options.workloads.map(makeWorkload);
     const stop = new AbortController();
     // Every sleeping worker listens on it at once.
@@ -153,6 +131,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       opTimeoutMs: options.opTimeoutMs ?? 1_500,
       opGapMs: options.opGapMs ?? 100,
       nextValue: () => ++value,
+      nextLeaseId: () => leaseIdBase + ++value,
     };
     const load = Promise.all(workloads.map((w) => w.run({ ...ctx, rng: rng.fork() })));
     const faults = nemesis.run(plan, stop.signal);
@@ -226,6 +205,44 @@ export async function run(options: RunOptions): Promise<RunResult> {
     await cluster.stop(false);
     await theNet.close();
   }
+}
+
+/** Etcd: a real etcd 3.4 with no network faults. Cairn: members behind the chosen Net. */
+async function startTarget(
+  options: RunOptions,
+  endpoints: () => Endpoints | null,
+): Promise<{ cluster: Target; net: Net }> {
+  if (options.target === "etcd") {
+    const snapshot = options.nemesis.includes("snapshot") ? ["--snapshot-count", "50"] : [];
+    return { cluster: await EtcdTarget.start(options.nodes, snapshot), net: new NoNet() };
+  }
+  let net: Net | null = null;
+  let cluster: ProcessCluster | null = null;
+  // Inproc rules name peers by id; a member re-added by MemberAdd has a new one.
+  const idOf = async (name: string): Promise<number> => {
+    for (const member of cluster?.members.filter((m) => m.process !== null) ?? []) {
+      try {
+        const list = await endpoints()?.call(member.name, CLUSTER_SERVICE.MemberList, {}, 2_000);
+        const found = list?.members.find((m) => m.name === name);
+        if (found?.ID !== undefined && found.ID !== null) return Number(found.ID);
+      } catch {
+        // next member
+      }
+    }
+    throw new Error(`no id for ${name}`);
+  };
+  cluster = await ProcessCluster.start({
+    size: options.nodes,
+    extraArgs: serveArgsFor(options.nemesis),
+    beforeStart: async (c) => {
+      net =
+        options.net === "inproc"
+          ? new InprocNet((name, rules) => c.faults(name, rules), idOf)
+          : await PortableNet.start(c.members.map((m) => ({ name: m.name, peer: m.peer })));
+    },
+    memberArgs: (name) => net?.serveArgs(name) ?? [],
+  });
+  return { cluster, net: net as unknown as Net };
 }
 
 function sleepMs(ms: number): Promise<void> {

@@ -66,7 +66,7 @@ export class LeaseWorkload implements Workload {
       const grant = await endpoints.call(
         node,
         LEASE_SERVICE.LeaseGrant,
-        { ID: 0, TTL: this.options.ttlSeconds },
+        { ID: ctx.nextLeaseId(), TTL: this.options.ttlSeconds },
         opTimeoutMs,
       );
       lease = Number(grant.ID);

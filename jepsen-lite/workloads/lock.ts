@@ -142,7 +142,7 @@ export class LockWorkload implements Workload {
       const grant = await endpoints.call(
         node,
         LEASE_SERVICE.LeaseGrant,
-        { ID: 0, TTL: this.options.leaseTtlSeconds },
+        { ID: ctx.nextLeaseId(), TTL: this.options.leaseTtlSeconds },
         opTimeoutMs,
       );
       lease = Number(grant.ID);

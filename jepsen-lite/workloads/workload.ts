@@ -16,6 +16,12 @@ export interface WorkloadContext {
   readonly opGapMs: number;
   /** Run-unique values: one counter for the whole run. */
   readonly nextValue: () => number;
+  /**
+   * Run-unique lease ids below 2^53, asked for by the client: the codec reads
+   * int64 as a JS number, so ids etcd picks itself (often > 2^53) would not
+   * round-trip.
+   */
+  readonly nextLeaseId: () => number;
 }
 
 export interface Workload {
