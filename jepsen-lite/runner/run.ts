@@ -20,6 +20,7 @@ import { check, combine } from "./check.js";
 import { EtcdTarget } from "./etcd-target.js";
 import { compareHashes, finalReads, healAll } from "./final.js";
 import { History } from "./history.js";
+import { checkNodeLogs } from "./node-logs.js";
 import { Rng } from "./rng.js";
 import type { CheckerResult, Validity } from "./stand-in-checkers.js";
 import type { Target } from "./target.js";
@@ -173,6 +174,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       checker: `at least ${minOk} ok ops before the first fault`,
       okBeforeFirstFault: okBefore,
     };
+    checkers["node-logs"] = checkNodeLogs(new Map(cluster.members.map((m) => [m.name, m.logFile])));
     const result = await check(history.ops, options.workloads);
     Object.assign(checkers, result.checkers);
     valid = combine(Object.values(checkers).map((c) => c.valid));

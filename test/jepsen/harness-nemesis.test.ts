@@ -1,12 +1,16 @@
 // The nemesis schedule (seeded, bounded, one fault at a time, each healed
 // before the load phase ends), the partition shapes, and the stand-in
 // checkers on small hand-made histories.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FAULT_KINDS, kindsOf, NEMESIS_FAMILIES } from "../../jepsen-lite/nemesis/faults.js";
 import { partitionShape } from "../../jepsen-lite/nemesis/partitions.js";
 import { PLANNED_FAULTS_MAX, planFaults } from "../../jepsen-lite/nemesis/plan.js";
 import { check } from "../../jepsen-lite/runner/check.js";
 import type { HistoryOp } from "../../jepsen-lite/runner/history.js";
+import { checkNodeLogs } from "../../jepsen-lite/runner/node-logs.js";
 import { Rng } from "../../jepsen-lite/runner/rng.js";
 
 const ALL = [...NEMESIS_FAMILIES];
@@ -164,5 +168,33 @@ describe("jepsen-lite stand-in checkers", () => {
       }),
     ];
     expect((await check(history, ["lease"])).valid).toBe(false);
+  });
+});
+
+describe("jepsen-lite node-log checker", () => {
+  it("fails on fatal, assertion or panic lines; counts error lines without failing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "jepsen-logs-"));
+    try {
+      const clean = join(dir, "n1.log");
+      const broken = join(dir, "n2.log");
+      writeFileSync(clean, '{"level":30,"msg":"serving"}\n{"level":50,"msg":"fsync slow"}\n');
+      writeFileSync(
+        broken,
+        '{"level":30,"msg":"ok"}\n{"level":60,"msg":"AssertionError: commit went backwards"}\n',
+      );
+      const ok = checkNodeLogs(new Map([["n1", clean]]));
+      expect(ok.valid).toBe(true);
+      expect(ok.errorLines).toEqual({ n1: 1 });
+      const bad = checkNodeLogs(
+        new Map([
+          ["n1", clean],
+          ["n2", broken],
+        ]),
+      );
+      expect(bad.valid).toBe(false);
+      expect(String((bad.fatal as string[])[0])).toMatch(/^n2: .*commit went backwards/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
