@@ -175,7 +175,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
       okBeforeFirstFault: okBefore,
     };
     checkers["node-logs"] = checkNodeLogs(new Map(cluster.members.map((m) => [m.name, m.logFile])));
-    const result = await check(history.ops, options.workloads);
+    const locks = Object.fromEntries(
+      workloads
+        .filter((w): w is LockWorkload => w instanceof LockWorkload)
+        .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog() }]),
+    );
+    const result = await check(history.ops, options.workloads, { locks, electionTimeoutMs: 1_000 });
     Object.assign(checkers, result.checkers);
     valid = combine(Object.values(checkers).map((c) => c.valid));
     const counts = countTypes(history);

@@ -32,6 +32,35 @@ export const LOCK_DEFAULTS: LockOptions = {
   opsPerWorkerMax: 10_000,
 };
 
+/**
+ * The resource's log in the shape jepsen-lite/checker/lock.ts takes (LockLog):
+ * every hold, and every write attempt in the order the resource handled it.
+ * Defined here until the history/checker modules are merged.
+ */
+export interface LockHold {
+  readonly process: number;
+  readonly token: number;
+  /** When the acquire response arrived. */
+  readonly acquiredAt: number;
+  /** When the release was sent; absent if it never was. */
+  releasedAt?: number;
+}
+
+export interface ResourceWrite {
+  readonly time: number;
+  readonly process: number;
+  readonly token: number;
+  readonly accepted: boolean;
+}
+
+export interface LockLog {
+  readonly holds: readonly LockHold[];
+  readonly writes: readonly ResourceWrite[];
+}
+
+/** Bounds the resource's attempt log (a run of hours at most reaches thousands). */
+const RESOURCE_WRITES_MAX = 200_000;
+
 export interface AcceptedWrite {
   readonly token: number;
   readonly holder: number;
@@ -43,13 +72,18 @@ export interface AcceptedWrite {
 /** The guarded resource: fenced, it refuses tokens below the highest seen. */
 export class FencedResource {
   readonly accepted: AcceptedWrite[] = [];
+  readonly attempts: ResourceWrite[] = [];
   rejected = 0;
   private highestToken = 0;
 
   constructor(readonly fenced: boolean) {}
 
   write(token: number, holder: number, acquiredAt: number, now: number): AcceptedWrite | null {
-    if (this.fenced && token < this.highestToken) {
+    const accepted = !this.fenced || token >= this.highestToken;
+    if (this.attempts.length < RESOURCE_WRITES_MAX) {
+      this.attempts.push({ time: now, process: holder, token, accepted });
+    }
+    if (!accepted) {
       this.rejected++;
       return null;
     }
@@ -66,6 +100,7 @@ export class LockWorkload implements Workload {
   readonly name: string;
   readonly resource: FencedResource;
   private readonly counts = { acquired: 0, acquireInfo: 0, stalls: 0 };
+  private readonly holds: LockHold[] = [];
 
   constructor(private readonly options: LockOptions = LOCK_DEFAULTS) {
     this.name = options.fenced ? "lock" : "lock-unfenced";
@@ -76,6 +111,15 @@ export class LockWorkload implements Workload {
     await Promise.all(
       Array.from({ length: this.options.workers }, (_, w) => this.worker(ctx, w, ctx.rng.fork())),
     );
+  }
+
+  get fenced(): boolean {
+    return this.options.fenced;
+  }
+
+  /** What the resource saw, for checker/lock.ts (checkLock(log, { fenced })). */
+  lockLog(): LockLog {
+    return { holds: this.holds, writes: this.resource.attempts };
   }
 
   summary(): Record<string, unknown> {
@@ -107,6 +151,8 @@ export class LockWorkload implements Workload {
         continue;
       }
       this.counts.acquired++;
+      const hold: LockHold = { process, token: held.token, acquiredAt: held.acquiredAt };
+      if (this.holds.length < RESOURCE_WRITES_MAX) this.holds.push(hold);
       await sleep(rng.between(10, 100));
       if (rng.next() < this.options.stallProbability) {
         this.counts.stalls++;
@@ -123,7 +169,9 @@ export class LockWorkload implements Workload {
         node,
       });
       await sleep(rng.between(10, 50));
-      if (write !== null) write.releasedAt = ctx.history.now();
+      const releasedAt = ctx.history.now();
+      hold.releasedAt = releasedAt;
+      if (write !== null) write.releasedAt = releasedAt;
       await this.release(ctx, process, node, held, `${f}:release`);
       await sleep(rng.between(0.5, 1.5) * ctx.opGapMs, ctx.signal);
     }
