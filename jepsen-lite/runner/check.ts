@@ -8,6 +8,7 @@ import {
   checkLease,
   checkLock,
   checkRegister,
+  unknownResult,
   type Validity,
 } from "./stand-in-checkers.js";
 
@@ -54,7 +55,7 @@ export async function check(
         checkers.lease = checkLease(history);
         break;
       default:
-        checkers[workload] = { valid: "unknown", reason: `no checker for ${workload}` };
+        checkers[workload] = unknownResult(`no checker for ${workload}`);
     }
   }
   return { valid: combine(Object.values(checkers).map((c) => c.valid)), checkers };

@@ -7,7 +7,7 @@ import type { Net } from "../net/net.js";
 import { bytes, describeError, type Endpoints, text } from "../workloads/endpoints.js";
 import { sleep } from "../workloads/workload.js";
 import type { History } from "./history.js";
-import { type CheckerResult, getOrInsert } from "./stand-in-checkers.js";
+import { type DetailedResult, getOrInsert } from "./stand-in-checkers.js";
 import type { Target } from "./target.js";
 
 export interface FinalOptions {
@@ -38,7 +38,7 @@ export async function healAll(cluster: Target, net: Net): Promise<string[]> {
 }
 
 /** Every member reads every key; each member's reads retry until ok or the deadline. */
-export async function finalReads(options: FinalOptions): Promise<CheckerResult> {
+export async function finalReads(options: FinalOptions): Promise<DetailedResult> {
   const { endpoints, history, keys } = options;
   const deadline = Date.now() + options.timeoutMs;
   const seen = new Map<string, Map<string, string>>();
@@ -101,7 +101,7 @@ export async function finalReads(options: FinalOptions): Promise<CheckerResult> 
  * may have compacted differently; hashes are compared within equal
  * compactRevision only (as etcd's corruption check does).
  */
-export async function compareHashes(options: FinalOptions): Promise<CheckerResult> {
+export async function compareHashes(options: FinalOptions): Promise<DetailedResult> {
   const { endpoints } = options;
   const deadline = Date.now() + options.timeoutMs;
   let revision = 0;

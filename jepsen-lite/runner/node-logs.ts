@@ -3,7 +3,7 @@
 // SIGKILLs leave no such line; cairn logs error-level lines for I/O trouble,
 // which are counted but not judged.
 import { existsSync, readFileSync } from "node:fs";
-import type { CheckerResult } from "./stand-in-checkers.js";
+import type { DetailedResult } from "./stand-in-checkers.js";
 
 const FATAL_PATTERNS: readonly RegExp[] = [
   /"level":60\b/,
@@ -17,7 +17,7 @@ const ERROR_PATTERN = /"level":(50\b|"error")/;
 const QUOTED_LINES_MAX = 10;
 const QUOTED_LINE_CHARS_MAX = 500;
 
-export function checkNodeLogs(logs: ReadonlyMap<string, string>): CheckerResult {
+export function checkNodeLogs(logs: ReadonlyMap<string, string>): DetailedResult {
   const fatal: string[] = [];
   const errorLines: Record<string, number> = {};
   for (const [name, path] of logs) {

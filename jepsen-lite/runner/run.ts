@@ -22,7 +22,7 @@ import { compareHashes, finalReads, healAll } from "./final.js";
 import { History } from "./history.js";
 import { checkNodeLogs } from "./node-logs.js";
 import { Rng } from "./rng.js";
-import type { CheckerResult, Validity } from "./stand-in-checkers.js";
+import type { CheckerResult, DetailedResult, Validity } from "./stand-in-checkers.js";
 import type { Target } from "./target.js";
 
 export const WORKLOADS = ["register", "lock", "lock-unfenced", "lease"] as const;
@@ -105,7 +105,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       ),
   });
   let valid: Validity = "unknown";
-  const checkers: Record<string, CheckerResult> = {};
+  const checkers: Record<string, DetailedResult | CheckerResult> = {};
   try {
     const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
     say(`cluster of ${options.nodes} up (leader ${leader}), net ${theNet.backend}, store ${dir}`);

@@ -10,9 +10,16 @@ import type { HistoryOp } from "./history.js";
 
 export type Validity = boolean | "unknown";
 
+/** What every checker returns (the real ones' result interfaces fit it too). */
 export interface CheckerResult {
   readonly valid: Validity;
-  readonly [detail: string]: unknown;
+}
+
+/** A stand-in's or the runner's result: validity plus details for results.json. */
+export type DetailedResult = CheckerResult & Readonly<Record<string, unknown>>;
+
+export function unknownResult(reason: string): DetailedResult {
+  return { valid: "unknown", reason };
 }
 
 /** Bounds the anomalies listed in results.json. */
@@ -42,7 +49,7 @@ function completions(history: readonly HistoryOp[]): Map<number, HistoryOp> {
   return done;
 }
 
-export function checkRegister(history: readonly HistoryOp[]): CheckerResult {
+export function checkRegister(history: readonly HistoryOp[]): DetailedResult {
   const done = completions(history);
   const anomalies: unknown[] = [];
   let reads = 0;
@@ -83,7 +90,7 @@ interface Session {
   writeAt: number | null;
 }
 
-export function checkLock(history: readonly HistoryOp[], prefix: string): CheckerResult {
+export function checkLock(history: readonly HistoryOp[], prefix: string): DetailedResult {
   const done = completions(history);
   const sessions = new Map<number, Session>();
   const anomalies: unknown[] = [];
@@ -132,7 +139,7 @@ export function checkLock(history: readonly HistoryOp[], prefix: string): Checke
 /** Early expiry counts as an anomaly; late expiry is reported, not judged. */
 const EARLY_EXPIRY_SLACK_MS = 500;
 
-export function checkLease(history: readonly HistoryOp[]): CheckerResult {
+export function checkLease(history: readonly HistoryOp[]): DetailedResult {
   const done = completions(history);
   const granted = new Map<string, { okAt: number; ttlMs: number }>();
   const goneAt = new Map<string, number>();
