@@ -4,7 +4,7 @@
 // and after healing all three agree on a leader again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessCluster } from "../../cluster/process-cluster.js";
-import { PortableNet } from "../../jepsen-lite/net/net.js";
+import { InprocNet, PortableNet } from "../../jepsen-lite/net/net.js";
 
 describe("members dial their peers through per-link proxies", { timeout: 90_000 }, () => {
   let cluster: ProcessCluster;
@@ -41,6 +41,39 @@ describe("members dial their peers through per-link proxies", { timeout: 90_000 
     const next = await cluster.waitForLeader(30_000, others);
     expect(next).not.toBe(leader);
     await links.heal();
+    expect(names).toContain(await cluster.waitForLeader(30_000));
+  });
+});
+
+describe("the inproc backend cuts links through the members' /test/faults", {
+  timeout: 90_000,
+}, () => {
+  let cluster: ProcessCluster;
+  let net: InprocNet;
+  beforeAll(async () => {
+    cluster = await ProcessCluster.start({
+      size: 3,
+      beforeStart: async (c) => {
+        net = new InprocNet((name, rules) => c.faults(name, rules));
+      },
+      memberArgs: () => net.serveArgs(),
+    });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("cutting the leader both ways elects another; heal reunites them", async () => {
+    const leader = await cluster.waitForLeader(20_000);
+    const names = cluster.members.map((m) => m.name);
+    const others = names.filter((n) => n !== leader);
+    for (const other of others) {
+      await net.cut(leader, other);
+      await net.cut(other, leader);
+    }
+    const next = await cluster.waitForLeader(30_000, others);
+    expect(next).not.toBe(leader);
+    await net.heal();
     expect(names).toContain(await cluster.waitForLeader(30_000));
   });
 });
