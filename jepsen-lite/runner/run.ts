@@ -15,7 +15,7 @@ import { Endpoints } from "../workloads/endpoints.js";
 import { LeaseWorkload } from "../workloads/lease.js";
 import { LOCK_DEFAULTS, LockWorkload } from "../workloads/lock.js";
 import { REGISTER_DEFAULTS, RegisterWorkload } from "../workloads/register.js";
-import type { Workload } from "../workloads/workload.js";
+import { sleep, type Workload } from "../workloads/workload.js";
 import { check, combine } from "./check.js";
 import { EtcdTarget } from "./etcd-target.js";
 import { compareHashes, finalReads, healAll } from "./final.js";
@@ -47,6 +47,8 @@ export interface RunOptions {
   readonly minOkBeforeFault?: number;
   readonly progress?: (line: string) => void;
   readonly keepCluster?: "always" | "on-failure";
+  /** Ends the load phase early (the run still heals, checks and cleans up). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -137,7 +139,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     const load = Promise.all(workloads.map((w) => w.run({ ...ctx, rng: rng.fork() })));
     const faults = nemesis.run(plan, stop.signal);
     const ticker = setInterval(() => say(progressLine(history, nemesis.events)), 5_000);
-    await sleepMs(options.timeSec * 1000);
+    await sleep(options.timeSec * 1000, options.signal);
     stop.abort();
     await faults;
     await Promise.race([load, sleepMs(DRAIN_MS_MAX)]);
