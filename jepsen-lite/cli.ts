@@ -101,13 +101,15 @@ async function main(): Promise<number> {
   console.log(
     `jepsen-lite: ${nodes} nodes, ${timeSec}s, nemesis ${nemesis.join(",") || "none"}, workload ${workloads.join(",")}, seed ${seed}, net ${values.net}, target ${values.target}`,
   );
-  // First Ctrl-C ends the load phase early (heal, check, clean up); a second one quits.
+  // First Ctrl-C (or SIGTERM) ends the load phase early (heal, check, clean up); a second quits.
   const interrupt = new AbortController();
-  process.on("SIGINT", () => {
-    if (interrupt.signal.aborted) process.exit(130);
-    console.log("interrupted: ending the load phase (Ctrl-C again to quit at once)");
-    interrupt.abort();
-  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (interrupt.signal.aborted) process.exit(130);
+      console.log(`${signal}: ending the load phase (again to quit at once)`);
+      interrupt.abort();
+    });
+  }
   const result = await run({
     signal: interrupt.signal,
     nodes,

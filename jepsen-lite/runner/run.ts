@@ -3,7 +3,7 @@
 // reads and hash comparison, check the history, and write the store dir.
 
 import { setMaxListeners } from "node:events";
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ProcessCluster } from "../../cluster/process-cluster.js";
 import { CLUSTER_SERVICE } from "../../src/server/services.js";
@@ -95,6 +95,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let endpoints: Endpoints | null = null;
   const { cluster, net: theNet } = await startTarget(options, () => endpoints);
   endpoints = new Endpoints(cluster.members.map((m) => ({ name: m.name, address: m.client })));
+  // If the harness exits mid-run (a second Ctrl-C), take the members with it.
+  const killMembers = (): void => {
+    for (const m of cluster.members) m.process?.kill("SIGKILL");
+    rmSync(cluster.dir, { recursive: true, force: true });
+  };
+  process.once("exit", killMembers);
   const nemesis = new Nemesis({
     cluster,
     net: theNet,
@@ -203,6 +209,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     );
     return { valid, dir, counts, checkers, nemesis: nemesis.events };
   } finally {
+    process.removeListener("exit", killMembers);
     endpoints.close();
     await history.close();
     await nemesis.close();
