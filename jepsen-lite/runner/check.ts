@@ -2,12 +2,14 @@
 // the workload names here and gets one validity per checker plus the
 // overall one. Stand-ins for now; swap in jepsen-lite/checker/* here.
 import type { LockLog } from "../workloads/lock.js";
+import type { WatchObserved } from "../workloads/watch.js";
 import type { HistoryOp } from "./history.js";
 import {
   type CheckerResult,
   checkLease,
   checkLock,
   checkRegister,
+  checkWatchStandIn,
   unknownResult,
   type Validity,
 } from "./stand-in-checkers.js";
@@ -30,11 +32,14 @@ export interface Observed {
   readonly locks: Readonly<Record<string, { readonly fenced: boolean; readonly log: LockLog }>>;
   /** The members' election timeout, for lease expiry bounds. */
   readonly electionTimeoutMs: number;
+  /** The watch workload's acknowledged writes and watcher sessions. */
+  readonly watch?: WatchObserved;
 }
 
 /**
- * The stand-ins read only the history; `_observed` is for the real checkers
- * (checker/lock.ts takes the resource log, checker/lease.ts the election timeout).
+ * The stand-ins read the history (and the watch log); the real checkers also
+ * need `_observed` (checker/lock.ts the resource log, checker/lease.ts the
+ * election timeout, checker/watch.ts the watch log).
  */
 export async function check(
   history: readonly HistoryOp[],
@@ -54,6 +59,18 @@ export async function check(
       case "lease":
         checkers.lease = checkLease(history);
         break;
+      case "watch": {
+        const written = new Set(
+          history
+            .filter((op) => op.f === "watch:put" && op.type === "invoke")
+            .map((op) => String(op.value)),
+        );
+        checkers.watch =
+          _observed.watch === undefined
+            ? unknownResult("no watch log")
+            : checkWatchStandIn(_observed.watch, written);
+        break;
+      }
       default:
         checkers[workload] = unknownResult(`no checker for ${workload}`);
     }

@@ -15,6 +15,7 @@ import { Endpoints } from "../workloads/endpoints.js";
 import { LeaseWorkload } from "../workloads/lease.js";
 import { LOCK_DEFAULTS, LockWorkload } from "../workloads/lock.js";
 import { REGISTER_DEFAULTS, RegisterWorkload } from "../workloads/register.js";
+import { WatchWorkload } from "../workloads/watch.js";
 import { sleep, type Workload } from "../workloads/workload.js";
 import { check, combine } from "./check.js";
 import { EtcdTarget } from "./etcd-target.js";
@@ -25,7 +26,7 @@ import { Rng } from "./rng.js";
 import type { CheckerResult, DetailedResult, Validity } from "./stand-in-checkers.js";
 import type { Target } from "./target.js";
 
-export const WORKLOADS = ["register", "lock", "lock-unfenced", "lease"] as const;
+export const WORKLOADS = ["register", "lock", "lock-unfenced", "lease", "watch"] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 export interface RunOptions {
@@ -75,6 +76,8 @@ function makeWorkload(name: WorkloadName): Workload {
       return new LockWorkload({ ...LOCK_DEFAULTS, fenced: false });
     case "lease":
       return new LeaseWorkload();
+    case "watch":
+      return new WatchWorkload();
     default: {
       const unknown: never = name;
       throw new Error(`unknown workload ${String(unknown)}`);
@@ -188,7 +191,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
         .filter((w): w is LockWorkload => w instanceof LockWorkload)
         .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog() }]),
     );
-    const result = await check(history.ops, options.workloads, { locks, electionTimeoutMs: 1_000 });
+    const watch = workloads.find((w): w is WatchWorkload => w instanceof WatchWorkload)?.observed();
+    const result = await check(history.ops, options.workloads, {
+      locks,
+      electionTimeoutMs: 1_000,
+      ...(watch === undefined ? {} : { watch }),
+    });
     Object.assign(checkers, result.checkers);
     valid = combine(Object.values(checkers).map((c) => c.valid));
     const counts = countTypes(history);

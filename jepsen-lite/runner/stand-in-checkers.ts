@@ -6,6 +6,7 @@
 // never accepted the first's write after the second's (a stale holder), and
 // tokens follow real-time order; lease — a key is never read gone earlier
 // than TTL − 500 ms after its grant returned, nor present after it was gone.
+import type { WatchObserved } from "../workloads/watch.js";
 import type { HistoryOp } from "./history.js";
 
 export type Validity = boolean | "unknown";
@@ -179,6 +180,70 @@ export function checkLease(history: readonly HistoryOp[]): DetailedResult {
     keys: granted.size,
     expiredSeen: goneAt.size,
     presentPastTtlMsMax: Math.round(lateMsMax),
+    anomalies,
+  };
+}
+
+/**
+ * watch, necessary conditions: per watcher, events arrive in revision order
+ * and never twice; every event matches the acknowledged write at its revision
+ * (if that write's revision is known) and carries a value some writer wrote;
+ * and every acknowledged write between the first session's start and the last
+ * revision the watcher saw was delivered to it.
+ */
+export function checkWatchStandIn(
+  observed: WatchObserved,
+  writtenValues: ReadonlySet<string>,
+): DetailedResult {
+  const acked = new Map(observed.writes.map((w) => [`${w.revision}\0${w.key}`, w]));
+  const anomalies: unknown[] = [];
+  const note = (anomaly: unknown): void => {
+    if (anomalies.length < ANOMALIES_MAX) anomalies.push(anomaly);
+  };
+  let events = 0;
+  for (const log of observed.watchers) {
+    const seen = new Set<string>();
+    let last = 0;
+    for (const session of log.sessions) {
+      for (const response of session.responses) {
+        for (const event of response) {
+          events++;
+          const id = `${event.revision}\0${event.key}`;
+          if (event.revision < last)
+            note({ kind: "unordered", watcher: log.watcher, event, after: last });
+          if (seen.has(id)) note({ kind: "duplicate", watcher: log.watcher, event });
+          seen.add(id);
+          last = Math.max(last, event.revision);
+          const write = acked.get(id);
+          if (
+            write !== undefined &&
+            (write.type !== event.type || String(write.value) !== String(event.value))
+          ) {
+            note({ kind: "inconsistent", watcher: log.watcher, event, acked: write });
+          }
+          if (event.type === "put" && !writtenValues.has(String(event.value))) {
+            note({ kind: "never-written", watcher: log.watcher, event });
+          }
+        }
+      }
+    }
+    const from = log.sessions[0]?.startRevision ?? 1;
+    for (const write of observed.writes) {
+      if (
+        write.revision >= from &&
+        write.revision <= last &&
+        !seen.has(`${write.revision}\0${write.key}`)
+      ) {
+        note({ kind: "missed", watcher: log.watcher, write });
+      }
+    }
+  }
+  return {
+    valid: anomalies.length === 0,
+    checker: "stand-in watch",
+    watchers: observed.watchers.length,
+    ackedWrites: observed.writes.length,
+    events,
     anomalies,
   };
 }

@@ -46,6 +46,13 @@ export class Endpoints {
     return callUnary(client, method, request, { deadline: Date.now() + timeoutMs });
   }
 
+  /** The member's channel, for streams (watch). */
+  client(name: string): Client {
+    const client = this.clients.get(name);
+    if (client === undefined) throw new Error(`no endpoint ${name}`);
+    return client;
+  }
+
   close(): void {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
