@@ -162,9 +162,10 @@ export async function run(options: RunOptions): Promise<RunResult> {
       net: theNet,
       endpoints,
       history,
-      keys: options.workloads.includes("register")
-        ? Array.from({ length: REGISTER_KEYS }, (_, i) => `r${i}`)
-        : [],
+      keys:
+        workloads
+          .find((w): w is RegisterWorkload => w instanceof RegisterWorkload)
+          ?.currentKeys() ?? [],
       timeoutMs: FINAL_TIMEOUT_MS,
     };
     checkers.heal = {

@@ -4,7 +4,13 @@
 // get → the value read, put → the value, cas → [old, new].
 import { KV_SERVICE } from "../../src/server/services.js";
 import { bytes, describeError, text } from "./endpoints.js";
-import { endpointChooser, sleep, type Workload, type WorkloadContext } from "./workload.js";
+import {
+  endpointChooser,
+  infoBackoffMs,
+  sleep,
+  type Workload,
+  type WorkloadContext,
+} from "./workload.js";
 
 const COMPARE_EQUAL = 0;
 const COMPARE_TARGET_VALUE = 3;
@@ -12,6 +18,12 @@ const COMPARE_TARGET_VALUE = 3;
 export interface RegisterOptions {
   readonly workers: number;
   readonly keys: number;
+  /**
+   * Ops per key before the workload moves on to a fresh set of keys
+   * (r<generation>.<i>): short per-key histories keep the linearizability
+   * search small even with many indeterminate writes.
+   */
+  readonly opsPerKey: number;
   /** Bound on ops per worker, on top of the time bound. */
   readonly opsPerWorkerMax: number;
 }
@@ -19,6 +31,7 @@ export interface RegisterOptions {
 export const REGISTER_DEFAULTS: RegisterOptions = {
   workers: 6,
   keys: 10,
+  opsPerKey: 60,
   opsPerWorkerMax: 100_000,
 };
 
@@ -26,6 +39,7 @@ export class RegisterWorkload implements Workload {
   readonly name = "register";
   private readonly lastSeen = new Map<string, number>();
   private readonly counts = { ok: 0, fail: 0, info: 0 };
+  private opsIssued = 0;
 
   constructor(private readonly options: RegisterOptions = REGISTER_DEFAULTS) {}
 
@@ -36,7 +50,22 @@ export class RegisterWorkload implements Workload {
   }
 
   summary(): Record<string, unknown> {
-    return { ...this.counts, keys: this.options.keys, workers: this.options.workers };
+    return {
+      ...this.counts,
+      keys: this.options.keys,
+      generations: this.generation() + 1,
+      workers: this.options.workers,
+    };
+  }
+
+  private generation(): number {
+    return Math.floor(this.opsIssued / (this.options.keys * this.options.opsPerKey));
+  }
+
+  /** The keys in use now: the final reads read these on every member. */
+  currentKeys(): string[] {
+    const generation = this.generation();
+    return Array.from({ length: this.options.keys }, (_, i) => `r${generation}.${i}`);
   }
 
   private async worker(
@@ -46,17 +75,20 @@ export class RegisterWorkload implements Workload {
   ): Promise<void> {
     const endpoint = endpointChooser(w, ctx.endpoints.names, rng);
     let process = ctx.history.newProcess();
+    let infos = 0;
     for (let n = 0; n < this.options.opsPerWorkerMax && !ctx.signal.aborted; n++) {
       if (ctx.history.full) return;
-      const key = `r${rng.int(0, this.options.keys - 1)}`;
+      const key = `r${this.generation()}.${rng.int(0, this.options.keys - 1)}`;
+      this.opsIssued++;
       const roll = rng.next();
       const node = endpoint.choose();
       const expected = this.lastSeen.get(key);
       const f = roll < 0.4 ? "read" : roll < 0.7 || expected === undefined ? "write" : "cas";
       const outcome = await this.invoke(ctx, process, node, f, key, expected);
       this.counts[outcome]++;
+      infos = outcome === "info" ? infos + 1 : 0;
       if (outcome === "info") process = ctx.history.newProcess();
-      await sleep(rng.between(0.5, 1.5) * ctx.opGapMs, ctx.signal);
+      await sleep(rng.between(0.5, 1.5) * ctx.opGapMs + infoBackoffMs(infos), ctx.signal);
     }
   }
 

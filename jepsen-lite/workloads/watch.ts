@@ -9,7 +9,13 @@ import { KV_SERVICE } from "../../src/server/services.js";
 import { WATCH_SERVICE } from "../../src/server/watch/watch-service.js";
 import { openBidiStream } from "../../src/transport/grpc-codec.js";
 import { bytes, describeError, text } from "./endpoints.js";
-import { endpointChooser, sleep, type Workload, type WorkloadContext } from "./workload.js";
+import {
+  endpointChooser,
+  infoBackoffMs,
+  sleep,
+  type Workload,
+  type WorkloadContext,
+} from "./workload.js";
 
 export interface AckedWrite {
   readonly key: string;
@@ -102,6 +108,7 @@ export class WatchWorkload implements Workload {
   ): Promise<void> {
     const endpoint = endpointChooser(w + 3, ctx.endpoints.names, rng);
     let process = ctx.history.newProcess();
+    let infos = 0;
     for (let n = 0; n < this.options.opsPerWriterMax && !ctx.signal.aborted; n++) {
       if (ctx.history.full) return;
       const key = `${PREFIX}${rng.int(0, this.options.keys - 1)}`;
@@ -143,8 +150,10 @@ export class WatchWorkload implements Workload {
           this.counts.puts++;
         }
         ctx.history.record({ process, type: "ok", f, key, value, node });
+        infos = 0;
       } catch (error) {
         this.counts.info++;
+        infos++;
         ctx.history.record({
           process,
           type: "info",
@@ -156,7 +165,7 @@ export class WatchWorkload implements Workload {
         });
         process = ctx.history.newProcess();
       }
-      await sleep(rng.between(0.5, 1.5) * ctx.opGapMs, ctx.signal);
+      await sleep(rng.between(0.5, 1.5) * ctx.opGapMs + infoBackoffMs(infos), ctx.signal);
     }
   }
 

@@ -63,3 +63,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", finish, { once: true });
   });
 }
+
+/** Back-off after consecutive indeterminate ops: each one may linger in the
+ * history forever (it can take effect at any later time), so a worker facing
+ * a dead member should not pile them up. */
+export const INFO_BACKOFF_MS_MIN = 250;
+export const INFO_BACKOFF_MS_MAX = 2_000;
+
+export function infoBackoffMs(consecutiveInfos: number): number {
+  if (consecutiveInfos <= 0) return 0;
+  return Math.min(INFO_BACKOFF_MS_MAX, INFO_BACKOFF_MS_MIN * 2 ** (consecutiveInfos - 1));
+}
