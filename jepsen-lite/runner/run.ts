@@ -116,89 +116,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
       ),
   });
   let valid: Validity = "unknown";
-  const checkers: Record<string, DetailedResult | CheckerResult> = {};
   try {
     const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
     say(`cluster of ${options.nodes} up (leader ${leader}), net ${theNet.backend}, store ${dir}`);
-    const loadStartMs = history.now();
-    const plan = planFaults({
-      seed: options.seed,
-      families: options.nemesis,
-      nodes: options.nodes,
-      durationMs: loadStartMs + options.timeSec * 1000,
-      ...(options.quietMs === undefined ? {} : { quietMs: options.quietMs }),
-      ...(options.holdScale === undefined ? {} : { holdScale: options.holdScale }),
-    }).map((f) => ({ ...f, startMs: f.startMs + loadStartMs, stopMs: f.stopMs + loadStartMs }));
-    const rng = new Rng(options.seed ^ 0x5eed);
-    let value = 0;
-    const leaseIdBase = rng.int(1, 2 ** 40);
-    const workloads = options.workloads.map(makeWorkload);
-    const stop = new AbortController();
-    // Every sleeping worker listens on it at once.
-    setMaxListeners(256, stop.signal);
-    const ctx = {
-      history,
-      endpoints,
-      signal: stop.signal,
-      opTimeoutMs: options.opTimeoutMs ?? 1_500,
-      opGapMs: options.opGapMs ?? 100,
-      nextValue: () => ++value,
-      nextLeaseId: () => leaseIdBase + ++value,
-    };
-    const load = Promise.all(workloads.map((w) => w.run({ ...ctx, rng: rng.fork() })));
-    const faults = nemesis.run(plan, stop.signal);
-    const ticker = setInterval(() => say(progressLine(history, nemesis.events)), 5_000);
-    await sleep(options.timeSec * 1000, options.signal);
-    stop.abort();
-    await faults;
-    await Promise.race([load, sleepMs(DRAIN_MS_MAX)]);
-    clearInterval(ticker);
-    say(`load done: ${progressLine(history, nemesis.events)}; healing`);
-
-    const restarted = await healAll(cluster, theNet);
-    const finalLeader = await cluster.waitForLeader(LEADER_WAIT_MS).catch(() => null);
-    const finalOptions = {
-      cluster,
-      net: theNet,
-      endpoints,
-      history,
-      keys:
-        workloads
-          .find((w): w is RegisterWorkload => w instanceof RegisterWorkload)
-          ?.currentKeys() ?? [],
-      timeoutMs: FINAL_TIMEOUT_MS,
-    };
-    checkers.heal = {
-      valid: finalLeader !== null,
-      checker: "a leader after healing",
-      leader: finalLeader,
-      restarted,
-    };
-    if (finalLeader !== null) {
-      checkers["final-reads"] = await finalReads(finalOptions);
-      checkers["kv-hash"] = await compareHashes(finalOptions);
-    }
-    const firstFault = plan[0]?.startMs ?? Number.POSITIVE_INFINITY;
-    const okBefore = history.ops.filter((o) => o.type === "ok" && o.time < firstFault).length;
-    const minOk = options.minOkBeforeFault ?? 10;
-    checkers.throughput = {
-      valid: okBefore >= minOk ? true : "unknown",
-      checker: `at least ${minOk} ok ops before the first fault`,
-      okBeforeFirstFault: okBefore,
-    };
-    checkers["node-logs"] = checkNodeLogs(new Map(cluster.members.map((m) => [m.name, m.logFile])));
-    const locks = Object.fromEntries(
-      workloads
-        .filter((w): w is LockWorkload => w instanceof LockWorkload)
-        .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog() }]),
-    );
-    const watch = workloads.find((w): w is WatchWorkload => w instanceof WatchWorkload)?.observed();
-    const result = await check(history.ops, options.workloads, {
-      locks,
-      electionTimeoutMs: 1_000,
-      ...(watch === undefined ? {} : { watch }),
-    });
-    Object.assign(checkers, result.checkers);
+    const phase = { options, history, endpoints, nemesis, say };
+    const { workloads, firstFaultMs } = await loadPhase(phase);
+    const checkers = await judge(phase, cluster, theNet, workloads, firstFaultMs);
     valid = combine(Object.values(checkers).map((c) => c.valid));
     const counts = countTypes(history);
     writeFileSync(
@@ -206,7 +129,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       `${JSON.stringify(
         {
           valid,
-          options: { ...options, progress: undefined },
+          options: { ...options, progress: undefined, signal: undefined },
           counts,
           checkers,
           workloads: Object.fromEntries(workloads.map((w) => [w.name, w.summary()])),
@@ -230,6 +153,109 @@ export async function run(options: RunOptions): Promise<RunResult> {
     await cluster.stop(false);
     await theNet.close();
   }
+}
+
+interface Phase {
+  readonly options: RunOptions;
+  readonly history: History;
+  readonly endpoints: Endpoints;
+  readonly nemesis: Nemesis;
+  readonly say: (line: string) => void;
+}
+
+/** Workloads and the nemesis plan run together for --time seconds (or until interrupted). */
+async function loadPhase(phase: Phase): Promise<{ workloads: Workload[]; firstFaultMs: number }> {
+  const { options, history, endpoints, nemesis, say } = phase;
+  const loadStartMs = history.now();
+  const plan = planFaults({
+    seed: options.seed,
+    families: options.nemesis,
+    nodes: options.nodes,
+    durationMs: loadStartMs + options.timeSec * 1000,
+    ...(options.quietMs === undefined ? {} : { quietMs: options.quietMs }),
+    ...(options.holdScale === undefined ? {} : { holdScale: options.holdScale }),
+  }).map((f) => ({ ...f, startMs: f.startMs + loadStartMs, stopMs: f.stopMs + loadStartMs }));
+  const rng = new Rng(options.seed ^ 0x5eed);
+  let value = 0;
+  const leaseIdBase = rng.int(1, 2 ** 40);
+  const workloads = options.workloads.map(makeWorkload);
+  const stop = new AbortController();
+  // Every sleeping worker listens on it at once.
+  setMaxListeners(256, stop.signal);
+  const ctx = {
+    history,
+    endpoints,
+    signal: stop.signal,
+    opTimeoutMs: options.opTimeoutMs ?? 1_500,
+    opGapMs: options.opGapMs ?? 100,
+    nextValue: () => ++value,
+    nextLeaseId: () => leaseIdBase + ++value,
+  };
+  const load = Promise.all(workloads.map((w) => w.run({ ...ctx, rng: rng.fork() })));
+  const faults = nemesis.run(plan, stop.signal);
+  const ticker = setInterval(() => say(progressLine(history, nemesis.events)), 5_000);
+  await sleep(options.timeSec * 1000, options.signal);
+  stop.abort();
+  await faults;
+  await Promise.race([load, sleepMs(DRAIN_MS_MAX)]);
+  clearInterval(ticker);
+  say(`load done: ${progressLine(history, nemesis.events)}; healing`);
+  return { workloads, firstFaultMs: plan[0]?.startMs ?? Number.POSITIVE_INFINITY };
+}
+
+/** Heal, final reads and hashes, then every checker: the runner's own and the workloads'. */
+async function judge(
+  phase: Phase,
+  cluster: Target,
+  net: Net,
+  workloads: readonly Workload[],
+  firstFaultMs: number,
+): Promise<Record<string, DetailedResult | CheckerResult>> {
+  const { options, history, endpoints } = phase;
+  const checkers: Record<string, DetailedResult | CheckerResult> = {};
+  const restarted = await healAll(cluster, net);
+  const finalLeader = await cluster.waitForLeader(LEADER_WAIT_MS).catch(() => null);
+  checkers.heal = {
+    valid: finalLeader !== null,
+    checker: "a leader after healing",
+    leader: finalLeader,
+    restarted,
+  };
+  if (finalLeader !== null) {
+    const finalOptions = {
+      cluster,
+      net,
+      endpoints,
+      history,
+      keys:
+        workloads
+          .find((w): w is RegisterWorkload => w instanceof RegisterWorkload)
+          ?.currentKeys() ?? [],
+      timeoutMs: FINAL_TIMEOUT_MS,
+    };
+    checkers["final-reads"] = await finalReads(finalOptions);
+    checkers["kv-hash"] = await compareHashes(finalOptions);
+  }
+  const okBefore = history.ops.filter((o) => o.type === "ok" && o.time < firstFaultMs).length;
+  const minOk = options.minOkBeforeFault ?? 10;
+  checkers.throughput = {
+    valid: okBefore >= minOk ? true : "unknown",
+    checker: `at least ${minOk} ok ops before the first fault`,
+    okBeforeFirstFault: okBefore,
+  };
+  checkers["node-logs"] = checkNodeLogs(new Map(cluster.members.map((m) => [m.name, m.logFile])));
+  const locks = Object.fromEntries(
+    workloads
+      .filter((w): w is LockWorkload => w instanceof LockWorkload)
+      .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog() }]),
+  );
+  const watch = workloads.find((w): w is WatchWorkload => w instanceof WatchWorkload)?.observed();
+  const result = await check(history.ops, options.workloads, {
+    locks,
+    electionTimeoutMs: 1_000,
+    ...(watch === undefined ? {} : { watch }),
+  });
+  return { ...checkers, ...result.checkers };
 }
 
 /** Etcd: a real etcd 3.4 with no network faults. Cairn: members behind the chosen Net. */
