@@ -37,6 +37,11 @@ describe("jepsen-lite smoke run", { timeout: 240_000 }, () => {
     const stops = result.nemesis.filter((e) => e.kind === "stop");
     expect(starts.length, diagnose).toBeGreaterThanOrEqual(4);
     expect(stops.map((e) => e.fault)).toEqual(starts.map((e) => e.fault));
+    // The seeded plan cycles through every kind; a slow machine may cut the tail short.
+    const families = new Set(
+      starts.map((e) => e.fault.replace(/-.*$/, "").replace("lossy", "slow")),
+    );
+    expect(families.size, diagnose).toBeGreaterThanOrEqual(3);
     expect(result.checkers.heal?.valid, diagnose).toBe(true);
     expect(result.valid, diagnose).toBe(true);
     const history = readFileSync(join(result.dir, "history.jsonl"), "utf8").trim().split("\n");
