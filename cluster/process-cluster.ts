@@ -40,6 +40,8 @@ export interface ClusterOptions {
   readonly beforeStart?: (cluster: ProcessCluster) => Promise<void>;
   /** Data dirs by member name, e.g. one on a small file system; others live under the cluster dir. */
   readonly dataDirs?: Readonly<Record<string, string>>;
+  /** Extra flags for one member, asked at every start (jepsen-lite: per-node dial overrides). */
+  readonly memberArgs?: (name: string) => readonly string[];
 }
 
 async function freePort(): Promise<number> {
@@ -59,6 +61,7 @@ export class ProcessCluster {
   private constructor(
     readonly dir: string,
     private readonly extraArgs: readonly string[],
+    private readonly memberArgs: (name: string) => readonly string[] = () => [],
   ) {}
 
   static async start(options: ClusterOptions): Promise<ProcessCluster> {
@@ -69,7 +72,11 @@ export class ProcessCluster {
       ...(options.extraArgs ?? []),
       ...(options.faultHooks === true ? ["--unsafe-test-mode"] : []),
     ];
-    const cluster = new ProcessCluster(mkdtempSync(join(tmpdir(), "cairn-cluster-")), extraArgs);
+    const cluster = new ProcessCluster(
+      mkdtempSync(join(tmpdir(), "cairn-cluster-")),
+      extraArgs,
+      options.memberArgs,
+    );
     const names = options.names ?? Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
     if (names.length !== options.size) {
       throw new Error(`${names.length} names given for ${options.size} members`);
@@ -148,6 +155,7 @@ export class ProcessCluster {
       this.initialCluster,
       ...(member.joining === true ? ["--initial-cluster-state", "existing"] : []),
       ...this.extraArgs,
+      ...this.memberArgs(member.name),
     ];
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", "pipe", "pipe"],
@@ -171,6 +179,12 @@ export class ProcessCluster {
     child.kill(signal);
     await exited;
     member.process = null;
+  }
+
+  /** Sends a signal that does not end the process (SIGSTOP, SIGCONT); false if not running. */
+  signal(name: string, signal: NodeJS.Signals): boolean {
+    const child = this.member(name).process;
+    return child?.kill(signal) ?? false;
   }
 
   /**
@@ -266,6 +280,8 @@ export class ProcessCluster {
   }
 
   async stop(keepData = false): Promise<void> {
+    // A SIGSTOPped member would never act on SIGTERM.
+    for (const m of this.members) m.process?.kill("SIGCONT");
     await Promise.all(this.members.map((m) => this.kill(m.name, "SIGTERM")));
     if (!keepData) rmSync(this.dir, { recursive: true, force: true });
   }

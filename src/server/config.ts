@@ -38,6 +38,11 @@ export interface ServeConfig {
   readonly unsafeTestMode: boolean;
   /** --unsafe: planted bugs (see unsafe.ts); empty unless --unsafe-test-mode is also given. */
   readonly unsafe: UnsafeSwitches;
+  /**
+   * Test-only (needs --unsafe-test-mode): peer address as the membership lists
+   * it → the address this member dials instead (a fault proxy per link).
+   */
+  readonly unsafePeerDial: ReadonlyMap<string, string>;
   readonly quotaBackendBytes: number;
   readonly maxTxnOps: number;
   readonly autoCompaction: AutoCompaction;
@@ -145,6 +150,10 @@ export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = {
   unsafe: {
     type: "string",
     help: `comma-separated planted bugs for testing (${UNSAFE_SWITCHES.join(",")}); needs --unsafe-test-mode`,
+  },
+  "unsafe-peer-dial": {
+    type: "string",
+    help: "test only, needs --unsafe-test-mode: PEER_ADDR=DIAL_ADDR,... dials a peer listed at PEER_ADDR through DIAL_ADDR (a proxy)",
   },
 };
 
@@ -292,6 +301,7 @@ function buildConfig(get: (flag: string) => string | undefined): ServeConfig {
     logLevel: get("log-level") as string,
     unsafeTestMode: get("unsafe-test-mode") === "true",
     unsafe: parseUnsafe(get("unsafe"), get("unsafe-test-mode") === "true"),
+    unsafePeerDial: parsePeerDial(get("unsafe-peer-dial"), get("unsafe-test-mode") === "true"),
     quotaBackendBytes: parseIntegerFlag(
       "quota-backend-bytes",
       get("quota-backend-bytes") as string,
@@ -339,6 +349,33 @@ export function parseUnsafe(raw: string | undefined, testMode: boolean): UnsafeS
     );
   }
   return switches;
+}
+
+/** --unsafe-peer-dial 127.0.0.1:2380=127.0.0.1:9001,...; refused outside unsafe test mode. */
+export function parsePeerDial(
+  raw: string | undefined,
+  unsafeTestMode: boolean,
+): ReadonlyMap<string, string> {
+  const overrides = new Map<string, string>();
+  if (raw === undefined || raw.trim() === "") return overrides;
+  if (!unsafeTestMode) {
+    throw new ConfigError("--unsafe-peer-dial is a test-only flag: it needs --unsafe-test-mode");
+  }
+  for (const part of raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) {
+      throw new ConfigError(`--unsafe-peer-dial: expected PEER_ADDR=DIAL_ADDR, got "${part}"`);
+    }
+    const from = parseAddress("unsafe-peer-dial", part.slice(0, eq));
+    if (overrides.has(from)) {
+      throw new ConfigError(`--unsafe-peer-dial: ${from} is listed twice`);
+    }
+    overrides.set(from, parseAddress("unsafe-peer-dial", part.slice(eq + 1)));
+  }
+  return overrides;
 }
 
 function parseClusterState(raw: string): "new" | "existing" {

@@ -80,6 +80,8 @@ export interface RaftNodeOptions {
   readonly diskFaults?: DiskWriteFaults;
   /** Test-only planted bugs (--unsafe): stale-reads, no-read-index, no-fsync, no-quorum-check act here. */
   readonly unsafe?: UnsafeSwitches;
+  /** Test-only (--unsafe-peer-dial): membership peer address → address actually dialed. */
+  readonly peerDialOverrides?: ReadonlyMap<string, string>;
 }
 
 /** Bounds on the node's queues: past them, work is refused, never buffered without end. */
@@ -417,8 +419,10 @@ export class RaftNode {
     for (const id of this.transport.peerStats().keys()) {
       if (!peers.has(id)) this.transport.removePeer(id);
     }
+    const overrides = this.options.peerDialOverrides;
     for (const [id, address] of peers) {
-      if (id !== this.options.id && address !== "") this.transport.addPeer(id, address);
+      if (id === this.options.id || address === "") continue;
+      this.transport.addPeer(id, overrides?.get(address) ?? address);
     }
   }
 

@@ -103,6 +103,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     logger,
     metrics,
     unsafe,
+    ...(config.unsafePeerDial.size > 0 ? { peerDialOverrides: config.unsafePeerDial } : {}),
   });
   metrics.bindPeers(() =>
     [...node.transport.peerStats()].map(([id, stats]) => ({

@@ -1,0 +1,166 @@
+// `--target etcd`: a real etcd 3.4 cluster (/usr/bin/etcd) as the system under
+// test, for the same workloads with the process nemeses (kill, pause). etcd
+// dials the peer URLs it advertises, so per-link proxies cannot be slipped in:
+// network and membership nemeses are cairn-only for now.
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client, credentials } from "@grpc/grpc-js";
+import { etcdBinary, etcdMissingReason } from "../../cluster/etcd-cluster.js";
+import { CLUSTER_SERVICE, MAINTENANCE_SERVICE } from "../../src/server/services.js";
+import { callUnary } from "../../src/transport/grpc-codec.js";
+import type { Target, TargetMember, TargetStatus } from "./target.js";
+
+const STATUS_TIMEOUT_MS = 1_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** etcd reads every ETCD_* variable as a flag. */
+function cleanEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith("ETCD_")),
+  );
+}
+
+export class EtcdTarget implements Target {
+  readonly members: TargetMember[] = [];
+  private readonly names = new Map<string, string>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly binary: string,
+    private readonly extraArgs: readonly string[],
+  ) {}
+
+  static async start(size: number, extraArgs: readonly string[] = []): Promise<EtcdTarget> {
+    const binary = etcdBinary();
+    if (binary === null) throw new Error(etcdMissingReason() ?? "etcd is not installed");
+    const target = new EtcdTarget(mkdtempSync(join(tmpdir(), "jepsen-etcd-")), binary, extraArgs);
+    for (let i = 1; i <= size; i++) {
+      target.members.push({
+        name: `n${i}`,
+        client: `127.0.0.1:${await freePort()}`,
+        peer: `127.0.0.1:${await freePort()}`,
+        dataDir: join(target.dir, `n${i}.etcd`),
+        logFile: join(target.dir, `n${i}.log`),
+        process: null,
+      });
+    }
+    for (const member of target.members) target.startMember(member.name);
+    return target;
+  }
+
+  member(name: string): TargetMember {
+    const member = this.members.find((m) => m.name === name);
+    if (member === undefined) throw new Error(`no member ${name}`);
+    return member;
+  }
+
+  startMember(name: string): void {
+    const member = this.member(name);
+    if (member.process !== null) throw new Error(`${name} is already running`);
+    const args = [
+      "--name",
+      member.name,
+      "--data-dir",
+      member.dataDir,
+      "--listen-client-urls",
+      `http://${member.client}`,
+      "--advertise-client-urls",
+      `http://${member.client}`,
+      "--listen-peer-urls",
+      `http://${member.peer}`,
+      "--initial-advertise-peer-urls",
+      `http://${member.peer}`,
+      "--initial-cluster",
+      this.members.map((m) => `${m.name}=http://${m.peer}`).join(","),
+      "--initial-cluster-state",
+      "new",
+      "--initial-cluster-token",
+      `jepsen-lite-${process.pid}`,
+      "--logger",
+      "zap",
+      "--log-outputs",
+      "stderr",
+      ...this.extraArgs,
+    ];
+    const child = spawn(this.binary, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: cleanEnvironment(),
+    });
+    const log = createWriteStream(member.logFile, { flags: "a" });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    child.on("exit", () => {
+      if (member.process === child) member.process = null;
+    });
+    member.process = child;
+  }
+
+  async kill(name: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const member = this.member(name);
+    const child = member.process;
+    if (child === null) return;
+    const exited = new Promise<void>((done) => child.once("exit", () => done()));
+    child.kill(signal);
+    await exited;
+    member.process = null;
+  }
+
+  signal(name: string, signal: NodeJS.Signals): boolean {
+    return this.member(name).process?.kill(signal) ?? false;
+  }
+
+  async status(name: string): Promise<TargetStatus | null> {
+    const client = new Client(this.member(name).client, credentials.createInsecure());
+    const deadline = () => ({ deadline: Date.now() + STATUS_TIMEOUT_MS });
+    try {
+      const status = await callUnary(client, MAINTENANCE_SERVICE.Status, {}, deadline());
+      const leaderId = String(status.leader);
+      if (!this.names.has(leaderId) && status.leader !== 0) {
+        const list = await callUnary(client, CLUSTER_SERVICE.MemberList, {}, deadline());
+        for (const m of list.members) this.names.set(String(m.ID), m.name ?? "");
+      }
+      return {
+        role: String(status.header?.memberId) === leaderId ? "leader" : "follower",
+        leaderName: this.names.get(leaderId) ?? "",
+        appliedIndex: Number(status.raftAppliedIndex),
+      };
+    } catch {
+      return null;
+    } finally {
+      client.close();
+    }
+  }
+
+  async waitForLeader(timeoutMs = 10_000, among?: readonly string[]): Promise<string> {
+    const names = among ?? this.members.filter((m) => m.process !== null).map((m) => m.name);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(names.map((n) => this.status(n)));
+      const leaders = new Set(statuses.map((s) => s?.leaderName ?? ""));
+      const [leader] = [...leaders];
+      if (leaders.size === 1 && leader !== undefined && leader !== "") return leader;
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    throw new Error(`etcd: no agreed leader among ${names.join(",")} within ${timeoutMs} ms`);
+  }
+
+  async stop(keepData = false): Promise<void> {
+    for (const m of this.members) m.process?.kill("SIGCONT");
+    await Promise.all(this.members.map((m) => this.kill(m.name, "SIGTERM")));
+    if (!keepData) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
