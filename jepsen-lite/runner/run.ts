@@ -7,10 +7,12 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ProcessCluster } from "../../cluster/process-cluster.js";
 import { CLUSTER_SERVICE } from "../../src/server/services.js";
+import { nonFiniteAsString } from "../checker/combine.js";
 import { type NemesisFamily, serveArgsFor } from "../nemesis/faults.js";
 import { Nemesis, type NemesisEvent } from "../nemesis/nemesis.js";
 import { planFaults } from "../nemesis/plan.js";
 import { InprocNet, type Net, type NetBackend, NoNet, PortableNet } from "../net/net.js";
+import { renderReport } from "../report/render.js";
 import { Endpoints } from "../workloads/endpoints.js";
 import { LeaseWorkload } from "../workloads/lease.js";
 import { LOCK_DEFAULTS, LockWorkload } from "../workloads/lock.js";
@@ -135,9 +137,19 @@ export async function run(options: RunOptions): Promise<RunResult> {
           workloads: Object.fromEntries(workloads.map((w) => [w.name, w.summary()])),
           faults: countFaults(nemesis.events),
         },
-        null,
+        // Indeterminate ops complete at +Infinity, which JSON cannot hold.
+        nonFiniteAsString,
         2,
       )}\n`,
+    );
+    writeFileSync(
+      join(dir, "report.html"),
+      renderReport(
+        history.ops,
+        nemesis.events,
+        { valid, checkers, counts },
+        { title: `jepsen-lite: ${options.workloads.join(",")} under ${options.nemesis.join(",")}` },
+      ),
     );
     return { valid, dir, counts, checkers, nemesis: nemesis.events };
   } finally {
@@ -250,9 +262,17 @@ async function judge(
       .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog() }]),
   );
   const watch = workloads.find((w): w is WatchWorkload => w instanceof WatchWorkload)?.observed();
+  const electionTimeoutMs = 1_000;
+  // Only a leader expires leases: kill-all leaves none until members restart (≤ 3 s) and elect.
+  const leaderlessSlackMs = options.nemesis.includes("kill")
+    ? 3_000 + 2 * electionTimeoutMs
+    : options.nemesis.includes("pause")
+      ? 2 * electionTimeoutMs
+      : 0;
   const result = await check(history.ops, options.workloads, {
     locks,
-    electionTimeoutMs: 1_000,
+    electionTimeoutMs,
+    leaderlessSlackMs,
     ...(watch === undefined ? {} : { watch }),
   });
   return { ...checkers, ...result.checkers };

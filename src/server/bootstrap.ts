@@ -118,3 +118,31 @@ async function askForMembership(options: RaftNodeOptions): Promise<MembershipInf
     await new Promise((resolve) => setTimeout(resolve, JOIN_RETRY_MS));
   }
 }
+
+/**
+ * Whom a member that has started before but holds no state yet (a joiner
+ * stopped before its first snapshot arrived) should contact: its membership
+ * table is empty, so it asks its --initial-cluster peers again, and falls
+ * back to the addresses listed there.
+ */
+export async function peersOfEmptyMember(
+  options: RaftNodeOptions,
+  selfId: NodeId,
+): Promise<Map<NodeId, string>> {
+  for (const member of options.members.values()) {
+    if (member.peerAddress === options.listenPeer) continue;
+    try {
+      const info = await fetchMembership(member.peerAddress, JOIN_ATTEMPT_TIMEOUT_MS);
+      return new Map(
+        info.members.filter((m) => m.id !== selfId).map((m) => [m.id, m.peerUrls[0] ?? ""]),
+      );
+    } catch {
+      // try the next one
+    }
+  }
+  return new Map(
+    [...options.members]
+      .filter(([id, m]) => id !== selfId && m.peerAddress !== options.listenPeer)
+      .map(([id, m]) => [id, m.peerAddress]),
+  );
+}

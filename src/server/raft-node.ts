@@ -38,7 +38,7 @@ import { PeerTransport } from "../transport/index.js";
 import { registerMembershipService } from "../transport/membership-rpc.js";
 import { assert } from "../util/assert.js";
 import { proposalRefusal } from "./admission.js";
-import { bootstrap } from "./bootstrap.js";
+import { bootstrap, peersOfEmptyMember } from "./bootstrap.js";
 import { DiskPause, LoopStoppedError } from "./disk-pause.js";
 import { CairnError } from "./errors.js";
 import { chooseSuccessor, LeaderTransfers } from "./leader-transfer.js";
@@ -224,7 +224,14 @@ export class RaftNode {
       );
       return RaftNode.boot(options, disk, first.loaded, first.peers);
     }
-    return RaftNode.boot(options, disk, loaded, new Map());
+    // A member that never received any state (a joiner stopped before its first
+    // snapshot) has no membership table to find its peers in.
+    const empty = loaded.entries.length === 0 && loaded.snapshotMeta === null;
+    const peers =
+      empty && loaded.identity !== null
+        ? await peersOfEmptyMember(options, loaded.identity.memberId)
+        : new Map<NodeId, string>();
+    return RaftNode.boot(options, disk, loaded, peers);
   }
 
   /** `peers`: whom to contact until the membership table (loaded or replayed) says otherwise. */

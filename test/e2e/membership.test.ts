@@ -106,7 +106,7 @@ describe("membership changes on a running cluster", { timeout: 180_000 }, () => 
   let client: Cairn;
 
   beforeAll(async () => {
-    cluster = await TestCluster.start({ size: 3, extraArgs: SNAPSHOT_ARGS });
+    cluster = await TestCluster.start({ size: 3, extraArgs: SNAPSHOT_ARGS, faultHooks: true });
     diagnose = () => cluster.tailLogs(25);
     await cluster.waitForLeader(15_000);
     client = cluster.client(["n1", "n2", "n3"], 5_000);
@@ -234,5 +234,30 @@ describe("membership changes on a running cluster", { timeout: 180_000 }, () => 
     await load.stop();
     await expectAllAcked(client, load);
     await expectSameState(cluster, client, ["n1", "n2", "n3"]);
+  });
+
+  it("a joiner stopped before it received any state finds its peers again on restart", async () => {
+    const n7 = await cluster.addMember("n7");
+    const { member } = await client.cluster.add([`http://${n7.peer}`], { learner: true });
+    // Nothing reaches n7 from the others: it records its identity, gets no state.
+    const cut = { links: [{ peer: member.id, direction: "both", drop: true }] };
+    for (const name of ["n1", "n2", "n3"]) await cluster.faults(name, cut);
+    cluster.startMember("n7");
+    await eventually(
+      async () => (logOf(cluster, "n7").includes("bootstrapped a new member") ? true : null),
+      20_000,
+      "n7 bootstraps",
+    );
+    await sleep(500);
+    expect(logOf(cluster, "n7")).not.toContain("installed a snapshot");
+    await cluster.kill("n7");
+    for (const name of ["n1", "n2", "n3"]) await cluster.faults(name, { links: [] });
+    cluster.startMember("n7");
+    await eventually(
+      async () => (logOf(cluster, "n7").includes("installed a snapshot") ? true : null),
+      30_000,
+      "n7 catches up after its restart",
+    );
+    await client.cluster.remove(member.id);
   });
 });
