@@ -13,7 +13,7 @@ import { pairHistory } from "../history/index.js";
 import type { LockLog } from "../workloads/lock.js";
 import type { WatchObserved } from "../workloads/watch.js";
 import type { HistoryOp } from "./history.js";
-import { type CheckerResult, unknownResult, type Validity } from "./stand-in-checkers.js";
+import { type CheckerResult, unknownResult, type Validity } from "./results.js";
 
 /** Lease bounds: the client's clock versus the leader's, and message delays. */
 const LEASE_EPSILON_MS = 500;

@@ -7,7 +7,7 @@ import type { Net } from "../net/net.js";
 import { bytes, describeError, type Endpoints, text } from "../workloads/endpoints.js";
 import { sleep } from "../workloads/workload.js";
 import type { History } from "./history.js";
-import { type DetailedResult, getOrInsert } from "./stand-in-checkers.js";
+import { type DetailedResult, getOrInsert } from "./results.js";
 import type { Target } from "./target.js";
 
 export interface FinalOptions {

@@ -3,7 +3,7 @@
 // SIGKILLs leave no such line; cairn logs error-level lines for I/O trouble,
 // which are counted but not judged.
 import { existsSync, readFileSync } from "node:fs";
-import type { DetailedResult } from "./stand-in-checkers.js";
+import type { DetailedResult } from "./results.js";
 
 const FATAL_PATTERNS: readonly RegExp[] = [
   /"level":60\b/,

@@ -24,8 +24,8 @@ import { EtcdTarget } from "./etcd-target.js";
 import { compareHashes, finalReads, healAll } from "./final.js";
 import { History } from "./history.js";
 import { checkNodeLogs } from "./node-logs.js";
+import type { CheckerResult, DetailedResult, Validity } from "./results.js";
 import { Rng } from "./rng.js";
-import type { CheckerResult, DetailedResult, Validity } from "./stand-in-checkers.js";
 import type { Target } from "./target.js";
 
 export const WORKLOADS = ["register", "lock", "lock-unfenced", "lease", "watch"] as const;

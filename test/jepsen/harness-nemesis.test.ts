@@ -121,29 +121,25 @@ describe("jepsen-lite stand-in checkers", () => {
   });
 
   it("lock: a stale holder's write accepted after a newer holder's is invalid", async () => {
-    const session = (p: number, token: number, t: number): HistoryOp[] => [
-      op({ process: p, type: "invoke", f: "lock-unfenced:acquire", time: t }),
-      op({ process: p, type: "ok", f: "lock-unfenced:acquire", value: { token }, time: t + 1 }),
+    const holds = [
+      { process: 0, token: 10, acquiredAt: 0, releasedAt: 20 },
+      { process: 1, token: 20, acquiredAt: 5, releasedAt: 20 },
     ];
-    const write = (p: number, token: number, t: number): HistoryOp[] => [
-      op({ process: p, type: "invoke", f: "lock-unfenced:write", value: { token }, time: t }),
-      op({ process: p, type: "ok", f: "lock-unfenced:write", value: { token }, time: t }),
-    ];
-    const ordered = [
-      ...session(0, 10, 0),
-      ...write(0, 10, 2),
-      ...session(1, 20, 5),
-      ...write(1, 20, 7),
-    ];
-    expect((await check(ordered, ["lock-unfenced"])).valid).toBe(true);
-    const stale = [
-      ...session(0, 10, 0),
-      ...session(1, 20, 5),
-      ...write(1, 20, 7),
-      ...write(0, 10, 9),
-    ];
-    const result = await check(stale, ["lock-unfenced"]);
-    expect(result.valid).toBe(false);
+    const write = (process: number, token: number, time: number) => ({
+      time,
+      process,
+      token,
+      accepted: true,
+    });
+    const observed = (writes: ReturnType<typeof write>[]) => ({
+      locks: { lock: { fenced: true, log: { holds, writes } } },
+      electionTimeoutMs: 1_000,
+    });
+    const ordered = observed([write(0, 10, 2), write(1, 20, 7)]);
+    expect((await check([], ["lock"], ordered)).valid).toBe(true);
+    // The fenced resource accepted token 10 after token 20: the fence failed.
+    const stale = observed([write(1, 20, 7), write(0, 10, 9)]);
+    expect((await check([], ["lock"], stale)).valid).toBe(false);
   });
 
   it("lease: gone before its TTL is invalid", async () => {
@@ -157,6 +153,8 @@ describe("jepsen-lite stand-in checkers", () => {
         value: { lease: 1, ttl: 3 },
         time: 10,
       }),
+      op({ process: 0, type: "invoke", f: "lease:put", key: "k", time: 11 }),
+      op({ process: 0, type: "ok", f: "lease:put", key: "k", time: 12 }),
       op({ process: 0, type: "invoke", f: "lease:read", key: "k", time: 1000 }),
       op({
         process: 0,
