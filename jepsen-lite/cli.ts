@@ -21,6 +21,8 @@ const USAGE = `usage: npm run jepsen -- [options]
   --store DIR          parent of the run directory (default jepsen-lite/store)
   --quiet-ms MIN,MAX   quiet time before each fault (default 2000,4000)
   --hold-scale X       scales every fault's hold time (default 1)
+  --unsafe LIST        plant bugs in cairn to prove the checkers catch them (e.g. stale-reads,
+                       no-read-index, no-fsync, no-quorum-check, early-lock-grant, watch-skip)
   --target T           cairn (default) or etcd: a real etcd 3.4 (/usr/bin/etcd);
                        etcd takes only the kill, pause and snapshot nemeses`;
 
@@ -46,6 +48,7 @@ async function main(): Promise<number> {
       target: { type: "string", default: "cairn" },
       "quiet-ms": { type: "string", default: "2000,4000" },
       "hold-scale": { type: "string", default: "1" },
+      unsafe: { type: "string", default: "" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -122,6 +125,7 @@ async function main(): Promise<number> {
     storeDir: values.store,
     quietMs: [quietMin, quietMax],
     holdScale,
+    unsafe: list(values.unsafe),
     progress: (line) => console.log(line),
   });
   console.log("\nsummary");

@@ -52,6 +52,8 @@ export interface RunOptions {
   readonly keepCluster?: "always" | "on-failure";
   /** Ends the load phase early (the run still heals, checks and cleans up). */
   readonly signal?: AbortSignal;
+  /** cairn's planted bugs (`cairn serve --unsafe`), to check that the checkers catch them. */
+  readonly unsafe?: readonly string[];
 }
 
 export interface RunResult {
@@ -304,7 +306,12 @@ async function startTarget(
   };
   cluster = await ProcessCluster.start({
     size: options.nodes,
-    extraArgs: serveArgsFor(options.nemesis),
+    extraArgs: [
+      ...serveArgsFor(options.nemesis),
+      ...((options.unsafe ?? []).length > 0
+        ? ["--unsafe-test-mode", "--unsafe", (options.unsafe ?? []).join(",")]
+        : []),
+    ],
     beforeStart: async (c) => {
       net =
         options.net === "inproc"
