@@ -685,7 +685,9 @@ export class RaftNode {
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);
     }
-    if (ready.messages.length > 0) this.send(ready.messages);
+    // Early messages may leave before the persist; for now they wait with the rest.
+    const messages = [...ready.earlyMessages, ...ready.messages];
+    if (messages.length > 0) this.send(messages);
     if (ready.committedEntries.length > 0) {
       await this.apply(ready.committedEntries);
       await this.maybeSnapshot();
