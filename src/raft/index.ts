@@ -17,7 +17,7 @@ export {
 export type { MemoryStorageInit } from "./memory-storage.js";
 export { MemoryStorage, StorageSnapshotOutOfDateError } from "./memory-storage.js";
 export type { ProgressState } from "./progress.js";
-export { RawNode } from "./raw-node.js";
+export { EARLY_MESSAGE_TYPES, RawNode, splitEarlyMessages } from "./raw-node.js";
 export type {
   ConfState,
   Entry,

@@ -115,7 +115,7 @@ export class Raft {
     this.logger?.event(name, { id: this.id, ...fields });
   }
 
-  /** Queues a message; it leaves in the next Ready, after that Ready is persisted. */
+  /** Queues a message for the next Ready (leaving before or after its persist: raw-node.ts). */
   send(out: Outgoing): void {
     assert(out.to !== this.id && out.to !== NO_NODE, `bad recipient ${out.to} for ${out.type}`);
     let term: Term;

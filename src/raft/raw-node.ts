@@ -4,16 +4,37 @@
 //
 // The shell's loop, in this order:
 //  1. rd = ready() (only when hasReady(); never twice without advance()).
-//  2. Persist rd.entries (appending truncates everything from the first one)
+//  2. Send rd.earlyMessages, if any, at once: they may leave before (or while)
+//     step 3 runs. Sending them after step 3 instead is also correct.
+//  3. Persist rd.entries (appending truncates everything from the first one)
 //     and rd.hardState in one write, synced when rd.mustSync; then make the
 //     Storage given to the RawNode reflect it.
-//  3. Send rd.messages — only after step 2 is durable: they include vote
+//  4. Send rd.messages — only after step 3 is durable: they include vote
 //     grants and append acknowledgements that promise durable state.
-//  4. Apply rd.committedEntries in order, then surface rd.readStates.
+//  5. Apply rd.committedEntries in order, then surface rd.readStates.
 //     committedEntries are always entries that were durable before this Ready.
-//  5. advance(rd).
+//  6. advance(rd).
 // tick/step/propose/readIndex may be called between ready() and advance()
 // (e.g. while the write is in flight); their effects appear in the next Ready.
+//
+// Early messages (thesis §10.2.1, etcd's leader does the same): a leader may
+// replicate entries while its own write of them is still running, because it
+// counts itself toward a commit quorum only once its write is durable
+// (Raft.onEntriesStable, called from advance). Until then it is just a member
+// that lacks the entries; if it crashes first it loses them like any follower
+// would, and the followers' copies are safe: they came from a legitimate
+// leader of the term. So the leader-only replication types go early (see
+// EARLY_MESSAGE_TYPES): MsgApp, MsgHeartbeat (their commit index is backed by
+// a quorum's durable writes), MsgSnap (a snapshot comes from stable state),
+// MsgTimeoutNow (the transferee already holds our log durably) and
+// MsgReadIndexResp (a committed index confirmed by a heartbeat quorum).
+// Nothing goes early in a Ready that changes term or vote: a leader's
+// messages rely on the durable record that it won (and voted for itself in)
+// their term. With other voters that record was written before its MsgVote
+// left, but a sole voter wins its election in the same Ready, and a restart
+// that forgot the term could win it again with a different log. Everything a
+// follower or candidate sends (MsgAppResp, votes and their answers, heartbeat
+// answers, forwarded proposals and reads) always waits for the persist.
 
 import { assert } from "../util/assert.js";
 import type { ConfChange } from "./conf-change.js";
@@ -36,7 +57,45 @@ import {
   reportUnreachable,
   transferLeader,
 } from "./requests.js";
-import type { ConfState, HardState, Message, NodeId, Ready, SoftState } from "./types.js";
+import type {
+  ConfState,
+  HardState,
+  Message,
+  MessageType,
+  NodeId,
+  Ready,
+  SoftState,
+} from "./types.js";
+
+/** Types that may leave before the Ready's persist; all are sent only by a leader. */
+export const EARLY_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
+  "MsgApp",
+  "MsgHeartbeat",
+  "MsgSnap",
+  "MsgTimeoutNow",
+  "MsgReadIndexResp",
+]);
+
+/**
+ * Splits a Ready's messages into those that may leave before its persist and
+ * the rest (see the header). `termOrVoteChanged`: the Ready records a new term
+ * or vote, in which case everything waits.
+ */
+export function splitEarlyMessages(
+  messages: readonly Message[],
+  termOrVoteChanged: boolean,
+): { early: Message[]; late: Message[] } {
+  const early: Message[] = [];
+  const late: Message[] = [];
+  for (const m of messages) {
+    if (!termOrVoteChanged && EARLY_MESSAGE_TYPES.has(m.type)) {
+      early.push(m);
+    } else {
+      late.push(m);
+    }
+  }
+  return { early, late };
+}
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.leader === b.leader && a.role === b.role;
@@ -153,20 +212,19 @@ export class RawNode {
     const snapshot = r.log.nextUnstableSnapshot();
     const committedEntries = r.log.nextCommittedEntries(COMMITTED_BYTES_PER_READY_MAX);
     const prevHard = this.prevHardState;
+    const termOrVoteChanged = hardState.term !== prevHard.term || hardState.vote !== prevHard.vote;
+    const { early, late } = splitEarlyMessages(r.msgs, termOrVoteChanged);
     const rd: Ready = {
       softState: sameSoftState(softState, this.prevSoftState) ? null : softState,
       hardState: sameHardState(hardState, prevHard) ? null : hardState,
       entries,
       snapshot,
       committedEntries,
-      messages: r.msgs,
+      earlyMessages: early,
+      messages: late,
       readStates: r.readStates,
       // A commit index can be re-learned after a crash; a term, vote or entry cannot.
-      mustSync:
-        entries.length > 0 ||
-        snapshot !== null ||
-        hardState.term !== prevHard.term ||
-        hardState.vote !== prevHard.vote,
+      mustSync: entries.length > 0 || snapshot !== null || termOrVoteChanged,
     };
     this.prevSoftState = softState;
     this.prevHardState = hardState;

@@ -113,7 +113,9 @@ export interface ReadState {
 }
 
 /**
- * The work the shell must do, in this order (etcd-io/raft's contract):
+ * The work the shell must do, in this order (etcd-io/raft's contract, with
+ * the leader's early sends of thesis §10.2.1; details in raw-node.ts):
+ * 0. send `earlyMessages` (any time from now on, before or during step 1);
  * 1. persist `snapshot`, `entries` and `hardState` (one synced batch when mustSync);
  * 2. send `messages` (only after step 1 is durable);
  * 3. apply `committedEntries`;
@@ -125,6 +127,13 @@ export interface Ready {
   readonly entries: readonly Entry[];
   readonly snapshot: Snapshot | null;
   readonly committedEntries: readonly Entry[];
+  /**
+   * A leader's replication traffic that promises nothing about our own disk:
+   * it may leave before this Ready is persisted (see raw-node.ts). Disjoint
+   * from `messages`; a shell may also send it with them, after the persist.
+   */
+  readonly earlyMessages: readonly Message[];
+  /** Everything else: leaves only once this Ready's persist is durable. */
   readonly messages: readonly Message[];
   readonly readStates: readonly ReadState[];
   readonly mustSync: boolean;

@@ -1,6 +1,7 @@
 // How the Raft loop rides out a full disk instead of exiting: a write that
 // fails for lack of space pauses the loop on that very write (nothing after it
-// in the Ready happens: no message leaves, nothing is acknowledged), reopens
+// in the Ready happens: no further message leaves, nothing is acknowledged; a
+// leader's early MsgApps left before it, which is safe), reopens
 // the store so LevelDB recovers from the failed write, and retries the same
 // write with backoff until it succeeds. Meanwhile `problem` says why, so the
 // node refuses new writes at once and keeps serving reads from memory. Any

@@ -4,7 +4,9 @@
 //     proposals, ticks, read barriers) is queued in the inbox and stepped in
 //     one go before the next ready(): that is the group commit.
 //  2. Entries + hard state of a Ready are written in ONE synced LevelDB batch
-//     before any of its messages leave.
+//     before any of its messages leave, except the leader's replication
+//     traffic (Ready.earlyMessages), which leaves first so that followers
+//     write in parallel with us (see src/raft/raw-node.ts).
 //  3. Committed entries are applied in one unsynced batch that also records
 //     the applied index, so a crash replays from there.
 //  4. Waiters resolve after apply; then advance().
@@ -681,6 +683,7 @@ export class RaftNode {
 
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.softState !== null) this.onSoftState(ready.softState);
+    if (ready.earlyMessages.length > 0) this.send(ready.earlyMessages);
     if (ready.snapshot !== null) {
       // Before the entries: they follow the snapshot in the log.
       await this.installSnapshot(ready.snapshot);

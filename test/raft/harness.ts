@@ -81,6 +81,7 @@ export class TestNode {
       }
       const rd = this.raw.ready();
       this.readies.push(rd);
+      messages.push(...rd.earlyMessages);
       this.storage.append(rd.entries);
       if (rd.hardState !== null) {
         this.storage.setHardState(rd.hardState);

@@ -56,7 +56,8 @@ describe("RawNode Ready/advance", () => {
     expect(rd.softState).toBeNull();
     expect(rd.hardState).toBeNull();
     expect(rd.mustSync).toBe(false);
-    expect(ofType(rd.messages, "MsgHeartbeat")).toHaveLength(2);
+    expect(ofType(rd.earlyMessages, "MsgHeartbeat")).toHaveLength(2);
+    expect(rd.messages).toEqual([]);
   });
 
   it("refuses a second ready() before advance(), and a foreign Ready in advance()", () => {

@@ -1,6 +1,6 @@
 // A simulated cluster of RawNodes. Each node's MemoryStorage is its disk; its
-// loop is ready() -> persist -> send -> apply -> advance, and a crash can hit
-// between any two steps, losing everything that was not persisted.
+// loop is ready() -> send early -> persist -> send -> apply -> advance, and a
+// crash can hit between any two steps, losing everything that was not persisted.
 
 import { type ConfChange, ConfChangeError } from "../../src/raft/conf-change.js";
 import {
@@ -17,7 +17,16 @@ import { type NodeView, SafetyChecker } from "./checkers.js";
 import { type NetworkProfile, SimNetwork } from "./network.js";
 import { SeededRand } from "./rand.js";
 
-export type CrashPoint = "before-persist" | "after-persist" | "after-send" | "after-apply";
+export type CrashPoint =
+  | "before-persist"
+  /**
+   * The leader's early messages (MsgApp of this Ready's entries) are out and
+   * the world moved on (slow disk), but the write never lands.
+   */
+  | "after-early-send"
+  | "after-persist"
+  | "after-send"
+  | "after-apply";
 
 export const UNITS_PER_TICK = 10;
 
@@ -55,8 +64,10 @@ export class SimNode {
   /** Tick at which a crashed node restarts by itself (0: never). */
   restartAtTick = 0;
   /**
-   * Messages to step into the node while its next Ready's write is in flight
-   * (between ready() and advance()), as an asynchronous shell does.
+   * Network steps while the node's next Ready's write is in flight (between
+   * ready() and advance()), as an asynchronous shell sees them: alternately a
+   * message to the node is stepped into it, and one it sent (such as an
+   * early MsgApp) reaches its peer, which may answer before the write ends.
    */
   slowDiskSteps = 0;
   /** Reads asked on this node: context -> the lowest index a correct answer may have. */
@@ -221,9 +232,16 @@ export class SimCluster {
     if (this.crashesAt(node, "before-persist")) {
       return;
     }
+    // A leader's replication traffic leaves before its own write (thesis §10.2.1).
+    this.sendAll(node, rd.earlyMessages);
     if (rd.entries.length > 0 || rd.snapshot !== null) {
-      // Only writes of entries are interesting: what arrives meanwhile may truncate them.
+      // Only writes of entries are interesting: what arrives meanwhile may
+      // truncate them, and acknowledgements of early MsgApps may commit them.
       this.stepWhileWriting(node, raw);
+    }
+    if (this.crashesAt(node, "after-early-send")) {
+      // The write never lands, but its entries may already be on (and committed by) the followers.
+      return;
     }
     if (rd.snapshot !== null) {
       node.storage.applySnapshot(rd.snapshot);
@@ -239,13 +257,7 @@ export class SimCluster {
     if (this.crashesAt(node, "after-persist")) {
       return;
     }
-    for (const m of rd.messages) {
-      this.network.send(
-        node.id,
-        m.type === "MsgSnap" ? this.withCurrentState(node, m) : m,
-        this.now,
-      );
-    }
+    this.sendAll(node, rd.messages);
     if (this.crashesAt(node, "after-send")) {
       return;
     }
@@ -255,6 +267,16 @@ export class SimCluster {
     }
     this.maybeSnapshot(node);
     raw.advance(rd);
+  }
+
+  private sendAll(node: SimNode, messages: readonly Message[]): void {
+    for (const m of messages) {
+      this.network.send(
+        node.id,
+        m.type === "MsgSnap" ? this.withCurrentState(node, m) : m,
+        this.now,
+      );
+    }
   }
 
   /** Records a snapshot of the applied state and compacts the log below it, keeping a tail. */
@@ -295,13 +317,26 @@ export class SimCluster {
     }
   }
 
-  /** Steps messages addressed to the node into it while its write is "in flight". */
+  /**
+   * The world moves on while the node's write is "in flight": messages to it
+   * are stepped into it, and messages it sent reach their peers (see slowDiskSteps).
+   */
   private stepWhileWriting(node: SimNode, raw: RawNode): void {
-    for (; node.slowDiskSteps > 0; node.slowDiskSteps--) {
-      const taken = this.network.takeFirstTo(node.id);
+    for (let step = 0; node.slowDiskSteps > 0; node.slowDiskSteps--, step++) {
+      const outbound = step % 2 === 1;
+      const taken = outbound
+        ? (this.network.takeFirstFrom(node.id) ?? this.network.takeFirstTo(node.id))
+        : (this.network.takeFirstTo(node.id) ?? this.network.takeFirstFrom(node.id));
       if (taken === undefined) {
         node.slowDiskSteps = 0;
         return;
+      }
+      if (taken.message.to !== node.id) {
+        // The peer handles it fully (its own Ready loop); an answer to us stays
+        // in flight until a later step or tick delivers it.
+        this.trace(`n${taken.message.to} gets ${taken.message.type} from ${node.id} mid-write`);
+        this.deliver(taken.message, taken.sender);
+        continue;
       }
       if (this.network.canDeliver(taken.sender, node.id)) {
         this.trace(`n${node.id} steps ${taken.message.type} from ${taken.sender} mid-write`);

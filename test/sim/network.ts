@@ -127,6 +127,19 @@ export class SimNetwork {
     return best >= 0 ? this.removeAt(best) : undefined;
   }
 
+  /** Removes and returns the oldest in-flight message sent by `from`. */
+  takeFirstFrom(from: NodeId): InFlight | undefined {
+    let best = -1;
+    for (let i = 0; i < this.inFlight.length; i++) {
+      const candidate = this.inFlight[i];
+      const current = best >= 0 ? this.inFlight[best] : undefined;
+      if (candidate?.sender === from && (current === undefined || candidate.seq < current.seq)) {
+        best = i;
+      }
+    }
+    return best >= 0 ? this.removeAt(best) : undefined;
+  }
+
   /** Sends another copy of an in-flight message with a fresh delay. */
   duplicateAt(pick: number, now: number): void {
     if (this.inFlight.length === 0) {

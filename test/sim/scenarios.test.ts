@@ -105,10 +105,13 @@ describe("simulated scenarios", () => {
     }
   });
 
-  it("3 nodes: the leader crashes after persisting a proposal but before sending it", () => {
+  it("3 nodes: the leader crashes after persisting a proposal whose MsgApps were lost", () => {
     const cluster = newCluster(3, 12);
     const leader = leaderId(cluster);
     cluster.armCrash(leader, "after-persist");
+    // The MsgApps leave before the persist (early); losing them leaves the
+    // entry on the leader's disk only.
+    cluster.network.dropNext(2);
     const payload = cluster.propose(leader);
     expect(cluster.node(leader).up).toBe(false);
     expect(cluster.acked.has(payload ?? "")).toBe(false);
@@ -133,6 +136,51 @@ describe("simulated scenarios", () => {
     for (const id of cluster.ids) {
       expect(payloads(cluster, id)).not.toContain(payload);
       expect(payloads(cluster, id)).toEqual(payloads(cluster, next));
+    }
+  });
+
+  it("3 nodes: the followers commit a proposal while the leader's write is in flight; the leader crashes before it lands", () => {
+    const lines: string[] = [];
+    const cluster = new SimCluster({
+      size: 3,
+      seed: 15,
+      profile: RELIABLE_PROFILE,
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: 2,
+      trace: (line) => lines.push(line),
+    });
+    const leader = leaderId(cluster);
+    tickUntil(cluster, () => cluster.network.size === 0, 50, "quiet network");
+    // Mid-write: both MsgApps reach the followers, then both acks reach the leader.
+    cluster.slowDisk(leader, 4);
+    cluster.armCrash(leader, "after-early-send");
+    const lastBefore = cluster.status(leader)?.lastIndex ?? 0;
+    const payload = cluster.propose(leader) ?? "";
+    expect(payload).not.toBe("");
+    expect(cluster.node(leader).up).toBe(false);
+    expect(lines.some((l) => l.includes(`n${leader} steps MsgAppResp`))).toBe(true);
+    // The leader lost the entry; the followers have it durably.
+    expect(cluster.node(leader).storage.lastIndex()).toBe(lastBefore);
+    const others = cluster.ids.filter((id) => id !== leader);
+    for (const id of others) {
+      expect(cluster.node(id).storage.lastIndex()).toBe(lastBefore + 1);
+    }
+    tickUntil(
+      cluster,
+      () => others.some((id) => cluster.status(id)?.role === "leader"),
+      20 * ELECTION_TICKS,
+      "re-election",
+    );
+    cluster.restart(leader);
+    tickUntil(
+      cluster,
+      () => allApplied(cluster, cluster.ids, payload),
+      20 * ELECTION_TICKS,
+      "convergence",
+    );
+    // Committed by the followers' writes alone, it is at the same index everywhere.
+    for (const id of cluster.ids) {
+      expect(cluster.node(id).applied[lastBefore]?.data).toEqual(new TextEncoder().encode(payload));
     }
   });
 

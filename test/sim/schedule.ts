@@ -68,6 +68,7 @@ export interface ScheduleBounds {
 const CRASH_POINTS: readonly (CrashPoint | "now")[] = [
   "now",
   "before-persist",
+  "after-early-send",
   "after-persist",
   "after-send",
   "after-apply",
