@@ -72,6 +72,40 @@ export interface EtcdMember {
   process: ChildProcess | null;
 }
 
+/** `etcd` flags for one member of a new local cluster (plain HTTP on loopback). */
+export function etcdMemberArgs(
+  member: Pick<EtcdMember, "name" | "dataDir" | "client" | "peer">,
+  members: readonly Pick<EtcdMember, "name" | "peer">[],
+  clusterToken: string,
+  extraArgs: readonly string[] = [],
+): string[] {
+  return [
+    "--name",
+    member.name,
+    "--data-dir",
+    member.dataDir,
+    "--listen-client-urls",
+    `http://${member.client}`,
+    "--advertise-client-urls",
+    `http://${member.client}`,
+    "--listen-peer-urls",
+    `http://${member.peer}`,
+    "--initial-advertise-peer-urls",
+    `http://${member.peer}`,
+    "--initial-cluster",
+    members.map((m) => `${m.name}=http://${m.peer}`).join(","),
+    "--initial-cluster-state",
+    "new",
+    "--initial-cluster-token",
+    clusterToken,
+    "--logger",
+    "zap",
+    "--log-outputs",
+    "stderr",
+    ...extraArgs,
+  ];
+}
+
 export interface EtcdClusterOptions {
   readonly size: number;
   /** Extra etcd flags for every member (e.g. `--auto-compaction-retention`). */
@@ -154,31 +188,7 @@ export class EtcdCluster {
 
   private startMember(member: EtcdMember): void {
     const token = `cairn-compare-${process.pid}-${this.dir.slice(-6)}`;
-    const args = [
-      "--name",
-      member.name,
-      "--data-dir",
-      member.dataDir,
-      "--listen-client-urls",
-      `http://${member.client}`,
-      "--advertise-client-urls",
-      `http://${member.client}`,
-      "--listen-peer-urls",
-      `http://${member.peer}`,
-      "--initial-advertise-peer-urls",
-      `http://${member.peer}`,
-      "--initial-cluster",
-      this.members.map((m) => `${m.name}=http://${m.peer}`).join(","),
-      "--initial-cluster-state",
-      "new",
-      "--initial-cluster-token",
-      token,
-      "--logger",
-      "zap",
-      "--log-outputs",
-      "stderr",
-      ...this.extraArgs,
-    ];
+    const args = etcdMemberArgs(member, this.members, token, this.extraArgs);
     const child = spawn(this.binary, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: cleanEnvironment(),

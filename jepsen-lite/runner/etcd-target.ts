@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, credentials } from "@grpc/grpc-js";
-import { etcdBinary, etcdMissingReason } from "../../cluster/etcd-cluster.js";
+import { etcdBinary, etcdMemberArgs, etcdMissingReason } from "../../cluster/etcd-cluster.js";
 import { CLUSTER_SERVICE, MAINTENANCE_SERVICE } from "../../src/server/services.js";
 import { callUnary } from "../../src/transport/grpc-codec.js";
 import type { Target, TargetMember, TargetStatus } from "./target.js";
@@ -71,31 +71,7 @@ export class EtcdTarget implements Target {
   startMember(name: string): void {
     const member = this.member(name);
     if (member.process !== null) throw new Error(`${name} is already running`);
-    const args = [
-      "--name",
-      member.name,
-      "--data-dir",
-      member.dataDir,
-      "--listen-client-urls",
-      `http://${member.client}`,
-      "--advertise-client-urls",
-      `http://${member.client}`,
-      "--listen-peer-urls",
-      `http://${member.peer}`,
-      "--initial-advertise-peer-urls",
-      `http://${member.peer}`,
-      "--initial-cluster",
-      this.members.map((m) => `${m.name}=http://${m.peer}`).join(","),
-      "--initial-cluster-state",
-      "new",
-      "--initial-cluster-token",
-      `jepsen-lite-${process.pid}`,
-      "--logger",
-      "zap",
-      "--log-outputs",
-      "stderr",
-      ...this.extraArgs,
-    ];
+    const args = etcdMemberArgs(member, this.members, `jepsen-lite-${process.pid}`, this.extraArgs);
     const child = spawn(this.binary, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: cleanEnvironment(),
