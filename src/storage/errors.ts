@@ -24,9 +24,9 @@ export class StorageError extends Error {
 const CORRUPTION_ADVICE =
   "cairn refuses to start on corrupt data rather than serve wrong answers. " +
   "If the rest of the cluster is healthy, rebuild this member so it resyncs from the leader: " +
-  "move the data dir aside (keep it for diagnosis), restart the current leader so a new term " +
-  "begins, then start this member again with an empty data dir (README: Recovering a member " +
-  "with corrupt data). Otherwise restore the data dir from a backup.";
+  "move the data dir aside (keep it for diagnosis), then start this member again with an " +
+  "empty data dir and --initial-cluster-state existing (README: Recovering a member with " +
+  "corrupt data). Otherwise restore the cluster from a snapshot file (cairn snapshot restore).";
 
 /**
  * Thrown when a record fails its CRC, length or structure check, when the log
