@@ -60,7 +60,8 @@ export interface WatchOptions {
 }
 
 export const WATCH_DEFAULTS: WatchOptions = {
-  writers: 2,
+  // Enough writes that a stream sees 1000+ events in a short run (watch-skip drops every 1000th).
+  writers: 8,
   keys: 5,
   catchUpMs: 10_000,
   idleMs: 5_000,
