@@ -9,6 +9,7 @@ import {
   checkWatch,
   leaseTracksFromHistory,
 } from "../checker/index.js";
+import { checkLockExclusion } from "../checker/lock-exclusion.js";
 import { pairHistory } from "../history/index.js";
 import type { LockLog } from "../workloads/lock.js";
 import type { WatchObserved } from "../workloads/watch.js";
@@ -33,7 +34,12 @@ export function combine(results: readonly Validity[]): Validity {
 /** What the workloads observed outside the history, for checkers that need it. */
 export interface Observed {
   /** Per lock workload ("lock", "lock-unfenced"): the resource's log. */
-  readonly locks: Readonly<Record<string, { readonly fenced: boolean; readonly log: LockLog }>>;
+  readonly locks: Readonly<
+    Record<
+      string,
+      { readonly fenced: boolean; readonly log: LockLog; readonly leaseTtlMs?: number }
+    >
+  >;
   /** The members' election timeout, for lease expiry bounds. */
   readonly electionTimeoutMs: number;
   /**
@@ -65,10 +71,18 @@ export async function check(
       case "lock":
       case "lock-unfenced": {
         const lock = observed.locks[workload];
-        checkers[workload] =
-          lock === undefined
-            ? unknownResult(`no resource log for ${workload}`)
-            : checkLock(lock.log, { fenced: lock.fenced });
+        if (lock === undefined) {
+          checkers[workload] = unknownResult(`no resource log for ${workload}`);
+          break;
+        }
+        checkers[workload] = checkLock(lock.log, { fenced: lock.fenced });
+        if (lock.leaseTtlMs !== undefined) {
+          // Fencing keeps the data safe even when exclusion fails; this checks exclusion itself.
+          checkers[`${workload}-exclusion`] = checkLockExclusion(lock.log.holds, {
+            leaseTtlMs: lock.leaseTtlMs,
+            epsilonMs: LEASE_EPSILON_MS,
+          });
+        }
         break;
       }
       case "lease":

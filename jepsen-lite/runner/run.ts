@@ -261,7 +261,7 @@ async function judge(
   const locks = Object.fromEntries(
     workloads
       .filter((w): w is LockWorkload => w instanceof LockWorkload)
-      .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog() }]),
+      .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog(), leaseTtlMs: w.leaseTtlMs }]),
   );
   const watch = workloads.find((w): w is WatchWorkload => w instanceof WatchWorkload)?.observed();
   const electionTimeoutMs = 1_000;

@@ -40,6 +40,8 @@ export const LOCK_DEFAULTS: LockOptions = {
 export interface LockHold {
   readonly process: number;
   readonly token: number;
+  /** When the holder asked for its lease (before the grant call). */
+  readonly leaseRequestedAt: number;
   /** When the acquire response arrived. */
   readonly acquiredAt: number;
   /** When the release was sent; absent if it never was. */
@@ -118,6 +120,10 @@ export class LockWorkload implements Workload {
   }
 
   /** What the resource saw, for checker/lock.ts (checkLock(log, { fenced })). */
+  get leaseTtlMs(): number {
+    return this.options.leaseTtlSeconds * 1000;
+  }
+
   lockLog(): LockLog {
     return { holds: this.holds, writes: this.resource.attempts };
   }
@@ -151,7 +157,12 @@ export class LockWorkload implements Workload {
         continue;
       }
       this.counts.acquired++;
-      const hold: LockHold = { process, token: held.token, acquiredAt: held.acquiredAt };
+      const hold: LockHold = {
+        process,
+        token: held.token,
+        leaseRequestedAt: held.leaseRequestedAt,
+        acquiredAt: held.acquiredAt,
+      };
       if (this.holds.length < RESOURCE_WRITES_MAX) this.holds.push(hold);
       await sleep(rng.between(10, 100));
       if (rng.next() < this.options.stallProbability) {
@@ -182,9 +193,16 @@ export class LockWorkload implements Workload {
     process: number,
     node: string,
     f: string,
-  ): Promise<{ token: number; key: Uint8Array; lease: number; acquiredAt: number } | null> {
+  ): Promise<{
+    token: number;
+    key: Uint8Array;
+    lease: number;
+    leaseRequestedAt: number;
+    acquiredAt: number;
+  } | null> {
     const { history, endpoints, opTimeoutMs } = ctx;
     history.record({ process, type: "invoke", f, node });
+    const leaseRequestedAt = history.now();
     let lease = 0;
     try {
       const grant = await endpoints.call(
@@ -205,7 +223,7 @@ export class LockWorkload implements Workload {
       if (token === 0) throw new Error("lock key vanished before its token was read");
       const acquiredAt = history.now();
       history.record({ process, type: "ok", f, value: { token, lease }, node });
-      return { token, key: locked.key, lease, acquiredAt };
+      return { token, key: locked.key, lease, leaseRequestedAt, acquiredAt };
     } catch (error) {
       history.record({ process, type: "info", f, node, error: describeError(error) });
       // A timed-out Lock may still be granted later: revoke so it cannot linger.

@@ -122,8 +122,8 @@ describe("jepsen-lite stand-in checkers", () => {
 
   it("lock: a stale holder's write accepted after a newer holder's is invalid", async () => {
     const holds = [
-      { process: 0, token: 10, acquiredAt: 0, releasedAt: 20 },
-      { process: 1, token: 20, acquiredAt: 5, releasedAt: 20 },
+      { process: 0, token: 10, leaseRequestedAt: 0, acquiredAt: 0, releasedAt: 20 },
+      { process: 1, token: 20, leaseRequestedAt: 3, acquiredAt: 5, releasedAt: 20 },
     ];
     const write = (process: number, token: number, time: number) => ({
       time,
