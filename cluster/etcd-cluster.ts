@@ -13,11 +13,11 @@ import {
   readFileSync,
   rmSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { MAINTENANCE_STATUS } from "../src/client/methods.js";
 import { callUnary, openChannel } from "../src/client/rpc.js";
+import { freePorts } from "./ports.js";
 
 /** What to run when etcd is missing: the versions every figure in shared/reference was taken with. */
 export const ETCD_INSTALL_COMMAND = "apt-get update && apt-get install -y etcd-client etcd-server";
@@ -113,18 +113,6 @@ export interface EtcdClusterOptions {
   readonly startTimeoutMs?: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** The environment without ETCD_* variables: etcd reads each of them as a flag. */
 function cleanEnvironment(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -156,11 +144,12 @@ export class EtcdCluster {
     }
     const dir = mkdtempSync(join(tmpdir(), "cairn-etcd-"));
     const cluster = new EtcdCluster(dir, binary, options.extraArgs ?? []);
+    const ports = await freePorts(2 * options.size);
     for (let i = 1; i <= options.size; i++) {
       cluster.members.push({
         name: `n${i}`,
-        client: `127.0.0.1:${await freePort()}`,
-        peer: `127.0.0.1:${await freePort()}`,
+        client: `127.0.0.1:${ports[2 * i - 2]}`,
+        peer: `127.0.0.1:${ports[2 * i - 1]}`,
         dataDir: join(dir, `n${i}.etcd`),
         logFile: join(dir, `n${i}.log`),
         process: null,

@@ -4,10 +4,10 @@
 // started here are ever signalled, by their own PID.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { CairnClient, type NodeStatus } from "../src/client/client.js";
+import { freePorts } from "./ports.js";
 
 /** Works from cluster/*.ts (tests, via vitest) and from dist/cluster/*.js (bench). */
 const HERE = import.meta.dirname;
@@ -44,18 +44,6 @@ export interface ClusterOptions {
   readonly memberArgs?: (name: string) => readonly string[];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 export class ProcessCluster {
   readonly members: MemberHandle[] = [];
   private constructor(
@@ -81,8 +69,9 @@ export class ProcessCluster {
     if (names.length !== options.size) {
       throw new Error(`${names.length} names given for ${options.size} members`);
     }
-    for (const name of names) {
-      const [client, peer, metrics] = [await freePort(), await freePort(), await freePort()];
+    const ports = await freePorts(3 * names.length);
+    for (const [i, name] of names.entries()) {
+      const [client, peer, metrics] = ports.slice(3 * i, 3 * i + 3);
       cluster.members.push({
         name,
         client: `127.0.0.1:${client}`,
@@ -109,7 +98,7 @@ export class ProcessCluster {
    */
   async addMember(name: string): Promise<MemberHandle> {
     if (this.members.some((m) => m.name === name)) throw new Error(`${name} exists`);
-    const [client, peer, metrics] = [await freePort(), await freePort(), await freePort()];
+    const [client, peer, metrics] = await freePorts(3);
     const member: MemberHandle = {
       name,
       client: `127.0.0.1:${client}`,

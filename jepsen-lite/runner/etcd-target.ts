@@ -4,28 +4,16 @@
 // network and membership nemeses are cairn-only for now.
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, credentials } from "@grpc/grpc-js";
 import { etcdBinary, etcdMemberArgs, etcdMissingReason } from "../../cluster/etcd-cluster.js";
+import { freePorts } from "../../cluster/ports.js";
 import { CLUSTER_SERVICE, MAINTENANCE_SERVICE } from "../../src/server/services.js";
 import { callUnary } from "../../src/transport/grpc-codec.js";
 import type { Target, TargetMember, TargetStatus } from "./target.js";
 
 const STATUS_TIMEOUT_MS = 1_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** etcd reads every ETCD_* variable as a flag. */
 function cleanEnvironment(): NodeJS.ProcessEnv {
@@ -48,11 +36,12 @@ export class EtcdTarget implements Target {
     const binary = etcdBinary();
     if (binary === null) throw new Error(etcdMissingReason() ?? "etcd is not installed");
     const target = new EtcdTarget(mkdtempSync(join(tmpdir(), "jepsen-etcd-")), binary, extraArgs);
+    const ports = await freePorts(2 * size);
     for (let i = 1; i <= size; i++) {
       target.members.push({
         name: `n${i}`,
-        client: `127.0.0.1:${await freePort()}`,
-        peer: `127.0.0.1:${await freePort()}`,
+        client: `127.0.0.1:${ports[2 * i - 2]}`,
+        peer: `127.0.0.1:${ports[2 * i - 1]}`,
         dataDir: join(target.dir, `n${i}.etcd`),
         logFile: join(target.dir, `n${i}.log`),
         process: null,

@@ -2,22 +2,16 @@
 // transport on loopback, the Raft loop), for tests that need to reach into a
 // member: its options, its state machine, spies on its disk. One place for
 // the option defaults and the wait for a leader, shared by those tests.
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { pino } from "pino";
+import { freePorts } from "../../cluster/ports.js";
 import type { NodeId } from "../../src/raft/types.js";
 import { NodeMetrics } from "../../src/server/metrics.js";
 import { RaftNode, type RaftNodeOptions } from "../../src/server/raft-node.js";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port ?? 0;
 }
 
 export type MemberOverrides = Partial<Omit<RaftNodeOptions, "id" | "members" | "listenPeer">>;
@@ -33,7 +27,7 @@ export async function startMembers(
   overrides: (id: NodeId) => MemberOverrides = () => ({}),
   ports?: readonly number[],
 ): Promise<RaftNode[]> {
-  ports ??= await Promise.all(ids.map(() => freePort()));
+  ports ??= await freePorts(ids.length);
   const members = new Map(
     ids.map((id, i) => [id, { name: `n${id}`, peerAddress: `127.0.0.1:${ports[i]}` }]),
   );
