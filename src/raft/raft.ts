@@ -364,7 +364,12 @@ export class Raft {
       return;
     }
     const self = this.tracker.get(this.id);
-    assert(self !== undefined, "leader has no progress for itself");
+    if (self === undefined) {
+      // A leader that applied its own removal is handing over: its copy counts
+      // toward no quorum any more.
+      assert(!this.tracker.isMember(this.id), "a member leader has no progress for itself");
+      return;
+    }
     if (self.maybeUpdate(index) && maybeCommit(this)) {
       onCommitAdvanced(this);
     }
