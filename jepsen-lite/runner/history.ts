@@ -1,25 +1,11 @@
 // Records the run's history as it happens: one JSONL line per invoke and per
 // completion, times in ms since the run started (hrtime, taken right before
-// the send and right after the reply). The op shape is a local stand-in for
-// jepsen-lite/history's, which the lead will reconcile.
+// the send and right after the reply), in the op shape of history/op.ts.
 import { createWriteStream, type WriteStream } from "node:fs";
+import type { Op, OpType } from "../history/op.js";
 
-export type OpType = "invoke" | "ok" | "fail" | "info";
-
-export interface HistoryOp {
-  readonly process: number;
-  readonly type: OpType;
-  readonly f: string;
-  readonly key?: string;
-  readonly value?: unknown;
-  /** ms since run start */
-  readonly time: number;
-  readonly index: number;
-  /** Which member served it (an endpoint's name), when known. */
-  readonly node?: string;
-  /** Why an op is info or fail, e.g. the gRPC error. */
-  readonly error?: string;
-}
+export type { OpType };
+export type HistoryOp = Op;
 
 /** Bounds the in-memory copy; a run that outgrows it is cut short, not swapped to death. */
 export const HISTORY_OPS_MAX = 2_000_000;

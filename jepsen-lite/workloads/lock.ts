@@ -8,6 +8,11 @@
 import { LEASE_SERVICE } from "../../src/server/lease/lease-service.js";
 import { LOCK_SERVICE } from "../../src/server/lock/lock-service.js";
 import { KV_SERVICE } from "../../src/server/services.js";
+import type {
+  LockHold as CheckerLockHold,
+  LockLog as CheckerLockLog,
+  ResourceWrite,
+} from "../checker/lock.js";
 import type { History } from "../runner/history.js";
 import { bytes, describeError } from "./endpoints.js";
 import { endpointChooser, sleep, type Workload, type WorkloadContext } from "./workload.js";
@@ -33,31 +38,21 @@ export const LOCK_DEFAULTS: LockOptions = {
 };
 
 /**
- * The resource's log in the shape jepsen-lite/checker/lock.ts takes (LockLog):
- * every hold, and every write attempt in the order the resource handled it.
- * Defined here until the history/checker modules are merged.
+ * The resource's log (checker/lock.ts's LockLog): every hold, and every write
+ * attempt in the order the resource handled it. A hold also records when its
+ * lease was asked for, which checker/lock-exclusion.ts needs.
  */
-export interface LockHold {
-  readonly process: number;
-  readonly token: number;
+export interface LockHold extends CheckerLockHold {
   /** When the holder asked for its lease (before the grant call). */
   readonly leaseRequestedAt: number;
-  /** When the acquire response arrived. */
-  readonly acquiredAt: number;
   /** When the release was sent; absent if it never was. */
   releasedAt?: number;
 }
 
-export interface ResourceWrite {
-  readonly time: number;
-  readonly process: number;
-  readonly token: number;
-  readonly accepted: boolean;
-}
+export type { ResourceWrite };
 
-export interface LockLog {
+export interface LockLog extends CheckerLockLog {
   readonly holds: readonly LockHold[];
-  readonly writes: readonly ResourceWrite[];
 }
 
 /** Bounds the resource's attempt log (a run of hours at most reaches thousands). */

@@ -8,6 +8,7 @@
 import { KV_SERVICE } from "../../src/server/services.js";
 import { WATCH_SERVICE } from "../../src/server/watch/watch-service.js";
 import { openBidiStream } from "../../src/transport/grpc-codec.js";
+import type { AckedWrite, WatchEvent, WatchFilter } from "../checker/watch.js";
 import { bytes, describeError, text } from "./endpoints.js";
 import {
   endpointChooser,
@@ -17,20 +18,9 @@ import {
   type WorkloadContext,
 } from "./workload.js";
 
-export interface AckedWrite {
-  readonly key: string;
-  readonly revision: number;
-  readonly type: "put" | "delete";
-  readonly value?: unknown;
-}
+export type { AckedWrite, WatchEvent, WatchFilter };
 
-export type WatchEvent = AckedWrite;
-
-export interface WatchFilter {
-  readonly key: string;
-  readonly prefix?: boolean;
-}
-
+/** checker/watch.ts's session, filled in as responses arrive. */
 export interface WatchSession {
   readonly startRevision: number;
   readonly responses: WatchEvent[][];
