@@ -50,7 +50,7 @@ import type { NodeMetrics } from "./metrics.js";
 import { ProposalWaiters } from "./proposals.js";
 import { ReadIndexBatcher } from "./read-index.js";
 import { SnapshotShipping, snapshotHandler } from "./snapshots.js";
-import { skipsReadBarrier, type UnsafeSwitches } from "./unsafe.js";
+import { NO_FSYNC_WRITEBACK_MS, skipsReadBarrier, type UnsafeSwitches } from "./unsafe.js";
 
 export interface RaftNodeOptions {
   readonly name: string;
@@ -212,6 +212,9 @@ export class RaftNode {
         }
       },
       ...(options.diskFaults === undefined ? {} : { faults: options.diskFaults }),
+      ...(options.unsafe?.has("no-fsync") === true
+        ? { unsafeWriteBehindMs: NO_FSYNC_WRITEBACK_MS }
+        : {}),
     });
     const loaded = await disk.load();
     if (loaded.confState === null) {

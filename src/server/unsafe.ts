@@ -23,6 +23,13 @@ export const NO_UNSAFE_SWITCHES: UnsafeSwitches = new Set();
 export const WATCH_SKIP_EVERY_EVENTS = 1000;
 
 /**
+ * no-fsync: how long unsynced writes stay in the emulated page cache
+ * (storage/write-behind.ts) before they reach LevelDB; Linux's flusher wakes
+ * every 5 s by default (vm.dirty_writeback_centisecs = 500).
+ */
+export const NO_FSYNC_WRITEBACK_MS = 5_000;
+
+/**
  * What each switch breaks, for the startup warning and the docs.
  * no-quorum-check turns the core's checkQuorum off, which also ends the leader
  * lease: followers that hear from a leader no longer ignore (pre-)votes, so a
@@ -32,7 +39,7 @@ export const WATCH_SKIP_EVERY_EVENTS = 1000;
 export const UNSAFE_EFFECTS: Readonly<Record<UnsafeSwitch, string>> = {
   "stale-reads": "followers answer linearizable reads from local state, without the leader",
   "no-read-index": "the leader answers linearizable reads without a ReadIndex quorum round",
-  "no-fsync": "Raft entries and hard state are acknowledged without fsync",
+  "no-fsync": `Raft entries and hard state are acknowledged without fsync; unsynced writes sit ${NO_FSYNC_WRITEBACK_MS} ms in an emulated page cache, so a SIGKILL loses them as a power cut would`,
   "no-quorum-check": "a leader that lost its quorum keeps leading (check-quorum off)",
   "early-lock-grant": "Lock and Locks.Acquire answer before the claim is the oldest",
   "watch-skip": `watch streams drop every ${WATCH_SKIP_EVERY_EVENTS}th event they send`,

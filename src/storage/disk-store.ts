@@ -78,6 +78,7 @@ import {
   SimulatedCrashError,
   type StagedRow,
 } from "./staged-install.js";
+import { WriteBehind } from "./write-behind.js";
 
 /** Bumped when the key layout or a record encoding changes incompatibly. */
 // 2: the log starts with the bootstrap configuration entries; identity records.
@@ -131,6 +132,13 @@ export interface DiskStoreOptions {
   /** Tests only: stop every install (and load()'s recovery) after this many batches. */
   readonly testInstallCrashAfterBatches?: number;
   readonly faults?: DiskWriteFaults;
+  /**
+   * Test-only (--unsafe no-fsync): unsynced writes wait this long in the
+   * process before reaching LevelDB, so a SIGKILL loses them as a power cut
+   * loses the page cache (see write-behind.ts). Unset: every write goes
+   * straight to LevelDB.
+   */
+  readonly unsafeWriteBehindMs?: number;
 }
 
 export interface ApplyStateOptions {
@@ -183,6 +191,7 @@ export class DiskStore {
   private installing: Promise<void> | null = null;
   private recoveredInstall: RecoveredInstall | null = null;
   private readonly options: DiskStoreOptions;
+  private readonly writeBehind: WriteBehind | null;
 
   private constructor(db: Db, dataDir: string, options: DiskStoreOptions) {
     this.db = db;
@@ -190,6 +199,10 @@ export class DiskStore {
     this.onSync = options.onSync;
     this.options = options;
     this.faults = options.faults;
+    this.writeBehind =
+      options.unsafeWriteBehindMs === undefined
+        ? null
+        : new WriteBehind((ops) => db.batch(ops, { sync: false }), options.unsafeWriteBehindMs);
   }
 
   /** Opens (creating if needed) the store in `dataDir` and checks its format version. */
@@ -421,6 +434,7 @@ export class DiskStore {
       const stagingId = this.stagingId;
       assert(stagingId !== null, "installStagedSnapshot() needs a staged snapshot");
       this.checkInstallable(meta);
+      await this.writeBehind?.flush();
       const writer = this.installWriter(true);
       await writer.write(markerOps(stagingId, meta), true, "install snapshot: mark");
       // From here on the staged rows belong to the install, even across a crash.
@@ -443,6 +457,7 @@ export class DiskStore {
   async *iterateTable(table: string): AsyncGenerator<[Uint8Array, Uint8Array], void, undefined> {
     assert(this.phase !== "closed", "iterateTable() on a closed store");
     await this.installing;
+    await this.writeBehind?.flush();
     const range = stateTableRange(table);
     let key: Uint8Array | undefined;
     try {
@@ -467,6 +482,7 @@ export class DiskStore {
   ): AsyncGenerator<StateExportRecord, void, undefined> {
     assert(this.phase !== "closed", "exportState() on a closed store");
     await this.installing;
+    await this.writeBehind?.flush();
     const snapshot = this.db.snapshot();
     let key: Uint8Array | undefined;
     try {
@@ -599,6 +615,8 @@ export class DiskStore {
     }
     this.phase = "closed";
     try {
+      // A clean shutdown writes the page cache back, as the OS would.
+      await this.writeBehind?.close();
       await this.db.close();
     } catch (error) {
       throw fromLevelError(error, this.dataDir, "close");
@@ -664,7 +682,8 @@ export class DiskStore {
     return this.guardRead("load meta", (track) => readMeta(this.db, track));
   }
 
-  private clearStaged(operation: string): Promise<number> {
+  private async clearStaged(operation: string): Promise<number> {
+    await this.writeBehind?.flush();
     const writer = this.installWriter(false);
     return this.guardRead(operation, () => clearRange(this.db, writer, STAGE_RANGE, operation));
   }
@@ -672,7 +691,8 @@ export class DiskStore {
   private installWriter(withTestCrash: boolean): InstallWriter {
     const { options } = this;
     return new InstallWriter(
-      (ops, sync, operation) => this.write(ops, sync, operation),
+      // Installs read back what they write: never through the write-behind queue.
+      (ops, sync, operation) => this.write(ops, sync, operation, true),
       {
         batchOpsMax: options.installBatchOpsMax ?? INSTALL_BATCH_OPS_MAX_DEFAULT,
         batchBytesMax: options.installBatchBytesMax ?? INSTALL_BATCH_BYTES_MAX_DEFAULT,
@@ -724,11 +744,24 @@ export class DiskStore {
     }
   }
 
-  private async write(ops: readonly BatchOp[], sync: boolean, operation: string): Promise<void> {
+  private async write(
+    ops: readonly BatchOp[],
+    sync: boolean,
+    operation: string,
+    writeThrough = false,
+  ): Promise<void> {
     if (this.writeFailure !== null) throw this.writeFailure;
     try {
       const injected = this.faults?.beforeWrite(operation) ?? null;
       if (injected !== null) throw injected;
+      if (this.writeBehind !== null) {
+        if (!sync && !writeThrough) {
+          await this.writeBehind.add(ops);
+          return;
+        }
+        // fsync writes back the earlier unsynced pages too.
+        await this.writeBehind.flush();
+      }
       await this.db.batch(ops as BatchOp[], { sync });
     } catch (error) {
       this.writeFailure = fromLevelError(error, this.dataDir, operation);
