@@ -4,7 +4,7 @@
 // 0 only when every checker says valid (1: invalid, 2: unknown, 3: usage).
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { isNemesisFamily, type NemesisFamily } from "./nemesis/faults.js";
+import { familiesOfNames, isNemesisName, type NemesisName } from "./nemesis/faults.js";
 import { run, WORKLOADS, type WorkloadName } from "./runner/run.js";
 
 const HERE = import.meta.dirname;
@@ -14,7 +14,8 @@ const ROOT = resolve(HERE, ...(dirname(HERE).endsWith("dist") ? ["..", ".."] : [
 const USAGE = `usage: npm run jepsen -- [options]
   --nodes N            3 or 5 members (default 3)
   --time S             seconds of load (default 60)
-  --nemesis LIST       partition,kill,pause,slow,member,snapshot or none (default partition,kill,pause)
+  --nemesis LIST       families partition,kill,pause,slow,member,snapshot, or single fault kinds
+                       (e.g. partition-isolate-leader, kill-all), or none (default partition,kill,pause)
   --workload LIST      ${WORKLOADS.join(",")} (default register,lock)
   --seed N             seeds the fault plan and op mix (default: random, printed)
   --net BACKEND        portable (TCP proxy per link, default) or inproc (members' /test/faults)
@@ -65,7 +66,10 @@ async function main(): Promise<number> {
     throw new UsageError(`--time must be whole seconds in 5..3600, got ${values.time}`);
   }
   const nemesis = list(values.nemesis);
-  for (const n of nemesis) if (!isNemesisFamily(n)) throw new UsageError(`unknown nemesis ${n}`);
+  for (const n of nemesis) if (!isNemesisName(n)) throw new UsageError(`unknown nemesis ${n}`);
+  if (nodes < 5 && nemesis.includes("partition-majorities-ring")) {
+    throw new UsageError("partition-majorities-ring needs --nodes 5");
+  }
   const workloads = list(values.workload);
   for (const w of workloads) {
     if (!(WORKLOADS as readonly string[]).includes(w))
@@ -79,7 +83,9 @@ async function main(): Promise<number> {
     throw new UsageError(`--target must be cairn or etcd, got ${values.target}`);
   }
   if (values.target === "etcd") {
-    const unsupported = nemesis.filter((n) => !["kill", "pause", "snapshot"].includes(n));
+    const unsupported = familiesOfNames(nemesis as NemesisName[]).filter(
+      (n) => !["kill", "pause", "snapshot"].includes(n),
+    );
     if (unsupported.length > 0) {
       throw new UsageError(
         `--target etcd: no ${unsupported.join(",")} nemesis (etcd dials its advertised peer URLs; no per-link proxies)`,
@@ -117,7 +123,7 @@ async function main(): Promise<number> {
     signal: interrupt.signal,
     nodes,
     timeSec,
-    nemesis: nemesis as NemesisFamily[],
+    nemesis: nemesis as NemesisName[],
     workloads: workloads as WorkloadName[],
     seed,
     net: values.target === "etcd" ? "none" : values.net,

@@ -35,6 +35,61 @@ export function isNemesisFamily(name: string): name is NemesisFamily {
   return (NEMESIS_FAMILIES as readonly string[]).includes(name);
 }
 
+/** What --nemesis lists: a whole family, or one fault kind (e.g. to aim at one bug). */
+export type NemesisName = NemesisFamily | FaultKind;
+
+export function isFaultKind(name: string): name is FaultKind {
+  return (FAULT_KINDS as readonly string[]).includes(name);
+}
+
+export function isNemesisName(name: string): name is NemesisName {
+  return isNemesisFamily(name) || isFaultKind(name);
+}
+
+/**
+ * Every kind the names schedule on a cluster of `nodes` members, without
+ * repeats. A name that is both (kill, pause, slow, member) means the family.
+ */
+export function kindsOfNames(names: readonly NemesisName[], nodes: number): FaultKind[] {
+  const kinds = names.flatMap((name) => (isNemesisFamily(name) ? kindsOf(name, nodes) : [name]));
+  return [...new Set(kinds)];
+}
+
+/** Which families the names touch (a kind counts for its family). */
+export function familiesOfNames(names: readonly NemesisName[]): NemesisFamily[] {
+  return NEMESIS_FAMILIES.filter((family) =>
+    names.some((name) => name === family || (isFaultKind(name) && familyOf(name) === family)),
+  );
+}
+
+export function familyOf(kind: FaultKind): NemesisFamily {
+  switch (kind) {
+    case "partition-one":
+    case "partition-majority":
+    case "partition-majorities-ring":
+    case "partition-bridge":
+    case "partition-one-way":
+    case "partition-isolate-leader":
+      return "partition";
+    case "kill":
+    case "kill-leader":
+    case "kill-all":
+      return "kill";
+    case "pause":
+    case "pause-leader":
+      return "pause";
+    case "slow":
+    case "lossy":
+      return "slow";
+    case "member":
+      return "member";
+    default: {
+      const unknown: never = kind;
+      throw new Error(`unknown fault ${String(unknown)}`);
+    }
+  }
+}
+
 /** The kinds a family schedules on a cluster of `nodes` members. */
 export function kindsOf(family: NemesisFamily, nodes: number): FaultKind[] {
   switch (family) {
@@ -92,9 +147,9 @@ export function holdRangeMs(kind: FaultKind): readonly [number, number] {
   }
 }
 
-/** Extra `cairn serve` flags a family needs. */
-export function serveArgsFor(families: readonly NemesisFamily[]): string[] {
-  return families.includes("snapshot")
+/** Extra `cairn serve` flags the nemeses need. */
+export function serveArgsFor(names: readonly NemesisName[]): string[] {
+  return names.includes("snapshot")
     ? ["--snapshot-count", "50", "--snapshot-catchup-entries", "20"]
     : [];
 }

@@ -10,7 +10,7 @@ import type { Target } from "../runner/target.js";
 import type { Endpoints } from "../workloads/endpoints.js";
 import { sleep } from "../workloads/workload.js";
 import type { FaultKind } from "./faults.js";
-import { partitionShape } from "./partitions.js";
+import { type Cut, partitionShape, withoutQuorum } from "./partitions.js";
 import type { PlannedFault } from "./plan.js";
 
 export interface NemesisEvent {
@@ -29,6 +29,12 @@ export interface NemesisContext {
   readonly logPath: string | null;
   /** Told before and after each fault, e.g. for the progress line. */
   readonly onEvent?: (event: NemesisEvent) => void;
+  /**
+   * A leader cut off from a majority must have stepped down once a partition
+   * has lasted this long (check-quorum: within two election timeouts, plus
+   * slack); longer partitions record who still claims to lead. Default 3 s.
+   */
+  readonly stepDownBoundMs?: number;
 }
 
 type Heal = () => Promise<Record<string, unknown>>;
@@ -39,6 +45,7 @@ interface Started {
 }
 
 const ADMIN_TIMEOUT_MS = 3_000;
+export const STEP_DOWN_BOUND_MS_DEFAULT = 3_000;
 /** How long the member nemesis keeps retrying MemberAdd before it gives up. */
 const MEMBER_ADD_RETRY_MS = 30_000;
 /** How long the member nemesis waits for a re-added member to catch up. */
@@ -116,14 +123,16 @@ export class Nemesis {
         }
         const shape = partitionShape(fault.kind, names, leader, rng);
         for (const cut of shape.cuts) await net.cut(cut.src, cut.dst);
+        const cutAtMs = this.ctx.now();
         return {
           detail: {
             partition: shape.description,
             cuts: shape.cuts.map((c) => `${c.src}->${c.dst}`),
           },
           heal: async () => {
+            const stepDown = await this.leadersWithoutQuorum(names, shape.cuts, cutAtMs);
             await net.heal();
-            return { healed: "network" };
+            return { healed: "network", ...stepDown };
           },
         };
       }
@@ -178,6 +187,33 @@ export class Nemesis {
         throw new Error(`unknown fault ${String(unknown)}`);
       }
     }
+  }
+
+  /**
+   * Just before a partition heals: which members cut off from a majority
+   * still say they lead. Only judged once the partition is older than
+   * stepDownBoundMs; members that do not answer are listed as unknown.
+   */
+  private async leadersWithoutQuorum(
+    names: readonly string[],
+    cuts: readonly Cut[],
+    cutAtMs: number,
+  ): Promise<Record<string, unknown>> {
+    const heldMs = this.ctx.now() - cutAtMs;
+    const boundMs = this.ctx.stepDownBoundMs ?? STEP_DOWN_BOUND_MS_DEFAULT;
+    if (heldMs < boundMs) return {};
+    const running = new Set(this.running());
+    const minority = withoutQuorum(names, cuts).filter((n) => running.has(n));
+    const statuses = await Promise.all(minority.map((n) => this.ctx.cluster.status(n)));
+    return {
+      stepDown: {
+        heldMs: Math.round(heldMs),
+        boundMs,
+        withoutQuorum: minority,
+        stillLeading: minority.filter((_, i) => statuses[i]?.role === "leader"),
+        unknown: minority.filter((_, i) => statuses[i] === null),
+      },
+    };
   }
 
   private async victims(kind: FaultKind, rng: Rng): Promise<string[]> {

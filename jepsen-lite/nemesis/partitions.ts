@@ -93,3 +93,19 @@ export function partitionShape(
       throw new Error(`${kind} is not a partition`);
   }
 }
+
+/**
+ * Members that cannot exchange messages both ways with a majority (counting
+ * themselves): a leader among them can no longer hear a quorum, so
+ * check-quorum must make it step down.
+ */
+export function withoutQuorum(nodes: readonly string[], cuts: readonly Cut[]): string[] {
+  const cut = new Set(cuts.map((c) => `${c.src}->${c.dst}`));
+  const quorum = Math.floor(nodes.length / 2) + 1;
+  return nodes.filter((a) => {
+    const reachable = nodes.filter(
+      (b) => a === b || (!cut.has(`${a}->${b}`) && !cut.has(`${b}->${a}`)),
+    );
+    return reachable.length < quorum;
+  });
+}

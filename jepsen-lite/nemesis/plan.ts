@@ -3,7 +3,7 @@
 // before the next. Every fault's heal lands before the load phase ends, and
 // the number of faults is bounded by the run's length.
 import { Rng } from "../runner/rng.js";
-import { type FaultKind, holdRangeMs, kindsOf, type NemesisFamily } from "./faults.js";
+import { type FaultKind, holdRangeMs, kindsOfNames, type NemesisName } from "./faults.js";
 
 export interface PlannedFault {
   readonly kind: FaultKind;
@@ -16,7 +16,8 @@ export interface PlannedFault {
 
 export interface PlanOptions {
   readonly seed: number;
-  readonly families: readonly NemesisFamily[];
+  /** Families and single kinds, as --nemesis lists them. */
+  readonly families: readonly NemesisName[];
   readonly nodes: number;
   /** Length of the load phase; every fault is healed by then minus tailMs. */
   readonly durationMs: number;
@@ -34,7 +35,7 @@ export const PLANNED_FAULTS_MAX = 10_000;
 
 export function planFaults(options: PlanOptions): PlannedFault[] {
   const rng = new Rng(options.seed);
-  const kinds = [...new Set(options.families.flatMap((f) => kindsOf(f, options.nodes)))];
+  const kinds = kindsOfNames(options.families, options.nodes);
   const [quietMin, quietMax] = options.quietMs ?? QUIET_MS_DEFAULT;
   const holdScale = options.holdScale ?? 1;
   const endMs = options.durationMs - (options.tailMs ?? 1_000);

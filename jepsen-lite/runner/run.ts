@@ -8,7 +8,8 @@ import { join, resolve } from "node:path";
 import { ProcessCluster } from "../../cluster/process-cluster.js";
 import { CLUSTER_SERVICE } from "../../src/server/services.js";
 import { nonFiniteAsString } from "../checker/combine.js";
-import { type NemesisFamily, serveArgsFor } from "../nemesis/faults.js";
+import { checkLeaderStepDown } from "../checker/leader-step-down.js";
+import { familiesOfNames, type NemesisName, serveArgsFor } from "../nemesis/faults.js";
 import { Nemesis, type NemesisEvent } from "../nemesis/nemesis.js";
 import { planFaults } from "../nemesis/plan.js";
 import { InprocNet, type Net, type NetBackend, NoNet, PortableNet } from "../net/net.js";
@@ -34,7 +35,8 @@ export type WorkloadName = (typeof WORKLOADS)[number];
 export interface RunOptions {
   readonly nodes: number;
   readonly timeSec: number;
-  readonly nemesis: readonly NemesisFamily[];
+  /** Nemesis families and single fault kinds. */
+  readonly nemesis: readonly NemesisName[];
   readonly workloads: readonly WorkloadName[];
   readonly seed: number;
   readonly net: NetBackend;
@@ -257,6 +259,9 @@ async function judge(
     checker: `at least ${minOk} ok ops before the first fault`,
     okBeforeFirstFault: okBefore,
   };
+  if (familiesOfNames(options.nemesis).includes("partition")) {
+    checkers["leader-step-down"] = checkLeaderStepDown(phase.nemesis.events);
+  }
   checkers["node-logs"] = checkNodeLogs(new Map(cluster.members.map((m) => [m.name, m.logFile])));
   const locks = Object.fromEntries(
     workloads
@@ -266,9 +271,10 @@ async function judge(
   const watch = workloads.find((w): w is WatchWorkload => w instanceof WatchWorkload)?.observed();
   const electionTimeoutMs = 1_000;
   // Only a leader expires leases: kill-all leaves none until members restart (≤ 3 s) and elect.
-  const leaderlessSlackMs = options.nemesis.includes("kill")
+  const families = familiesOfNames(options.nemesis);
+  const leaderlessSlackMs = families.includes("kill")
     ? 3_000 + 2 * electionTimeoutMs
-    : options.nemesis.includes("pause")
+    : families.includes("pause")
       ? 2 * electionTimeoutMs
       : 0;
   const result = await check(history.ops, options.workloads, {
