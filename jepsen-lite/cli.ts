@@ -5,7 +5,7 @@
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { familiesOfNames, isNemesisName, type NemesisName } from "./nemesis/faults.js";
-import { run, WORKLOADS, type WorkloadName } from "./runner/run.js";
+import { CAIRN_ONLY_WORKLOADS, run, WORKLOADS, type WorkloadName } from "./runner/run.js";
 
 const HERE = import.meta.dirname;
 /** Works from jepsen-lite/cli.ts and from dist/jepsen-lite/cli.js. */
@@ -16,7 +16,8 @@ const USAGE = `usage: npm run jepsen -- [options]
   --time S             seconds of load (default 60)
   --nemesis LIST       families partition,kill,pause,slow,member,snapshot, or single fault kinds
                        (e.g. partition-isolate-leader, kill-all), or none (default partition,kill,pause)
-  --workload LIST      ${WORKLOADS.join(",")} (default register,lock)
+  --workload LIST      ${WORKLOADS.join(",")} (default register,lock);
+                       platform drives cairn.v1 (resources and the op log), cairn only
   --seed N             seeds the fault plan and op mix (default: random, printed)
   --net BACKEND        portable (TCP proxy per link, default) or inproc (members' /test/faults)
   --store DIR          parent of the run directory (default jepsen-lite/store)
@@ -25,7 +26,7 @@ const USAGE = `usage: npm run jepsen -- [options]
   --unsafe LIST        plant bugs in cairn to prove the checkers catch them (e.g. stale-reads,
                        no-read-index, no-fsync, no-quorum-check, early-lock-grant, watch-skip)
   --target T           cairn (default) or etcd: a real etcd 3.4 (/usr/bin/etcd);
-                       etcd takes only the kill, pause and snapshot nemeses`;
+                       etcd takes only the kill, pause and snapshot nemeses and no platform workload`;
 
 class UsageError extends Error {}
 
@@ -89,6 +90,14 @@ async function main(): Promise<number> {
     if (unsupported.length > 0) {
       throw new UsageError(
         `--target etcd: no ${unsupported.join(",")} nemesis (etcd dials its advertised peer URLs; no per-link proxies)`,
+      );
+    }
+    const cairnOnly = workloads.filter((w) =>
+      (CAIRN_ONLY_WORKLOADS as readonly string[]).includes(w),
+    );
+    if (cairnOnly.length > 0) {
+      throw new UsageError(
+        `--target etcd: no ${cairnOnly.join(",")} workload (etcd has no cairn.v1 API)`,
       );
     }
   }

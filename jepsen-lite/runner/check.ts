@@ -1,20 +1,28 @@
 // The one call site of the checkers: the runner hands the whole history and
 // the workload names here and gets one validity per checker plus the
 // overall one. Register: the Wing-Gong/Lowe linearizability search; lock:
-// fencing; lease: expiry bounds; watch: etcd's watch guarantees.
+// fencing; lease: expiry bounds; watch: etcd's watch guarantees; platform:
+// the op log against the acknowledged updates.
 import {
   checkLease,
   checkLinearizable,
   checkLock,
+  checkPlatform,
   checkWatch,
   leaseTracksFromHistory,
 } from "../checker/index.js";
 import { checkLockExclusion } from "../checker/lock-exclusion.js";
 import { pairHistory } from "../history/index.js";
 import type { LockLog } from "../workloads/lock.js";
+import { type PlatformObserved, platformInput } from "../workloads/platform.js";
 import type { WatchObserved } from "../workloads/watch.js";
 import type { HistoryOp } from "./history.js";
-import { type CheckerResult, unknownResult, type Validity } from "./results.js";
+import {
+  type CheckerResult,
+  type DetailedResult,
+  unknownResult,
+  type Validity,
+} from "./results.js";
 
 /** Lease bounds: the client's clock versus the leader's, and message delays. */
 const LEASE_EPSILON_MS = 500;
@@ -50,6 +58,8 @@ export interface Observed {
   readonly leaderlessSlackMs?: number;
   /** The watch workload's acknowledged writes and watcher sessions. */
   readonly watch?: WatchObserved;
+  /** The platform workload's op log and final versions, read after the heal. */
+  readonly platform?: PlatformObserved;
 }
 
 /**
@@ -97,9 +107,34 @@ export async function check(
             ? unknownResult("no watch log")
             : checkWatch(observed.watch.writes, observed.watch.watchers);
         break;
+      case "platform":
+        checkers.platform = checkPlatformRun(history, observed.platform);
+        break;
       default:
         checkers[workload] = unknownResult(`no checker for ${workload}`);
     }
   }
   return { valid: combine(Object.values(checkers).map((c) => c.valid)), checkers };
+}
+
+/** Unknown without the op log, or when no update was acknowledged (nothing to hold it to). */
+function checkPlatformRun(
+  history: readonly HistoryOp[],
+  observed: PlatformObserved | undefined,
+): CheckerResult {
+  if (observed === undefined) {
+    return unknownResult("no op log: the final step did not run (no leader after the heal?)");
+  }
+  if ("error" in observed) return unknownResult(`no op log: ${observed.error}`);
+  const input = platformInput(history, observed);
+  const result = checkPlatform(input);
+  if (result.valid && !input.updates.some((u) => u.outcome === "ok")) {
+    const idle: DetailedResult = {
+      ...result,
+      valid: "unknown",
+      reason: "no update was acknowledged",
+    };
+    return idle;
+  }
+  return result;
 }

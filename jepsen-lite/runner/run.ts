@@ -17,6 +17,7 @@ import { renderReport } from "../report/render.js";
 import { Endpoints } from "../workloads/endpoints.js";
 import { LeaseWorkload } from "../workloads/lease.js";
 import { LOCK_DEFAULTS, LockWorkload } from "../workloads/lock.js";
+import { PlatformWorkload } from "../workloads/platform.js";
 import { REGISTER_DEFAULTS, RegisterWorkload } from "../workloads/register.js";
 import { WatchWorkload } from "../workloads/watch.js";
 import { sleep, type Workload } from "../workloads/workload.js";
@@ -29,7 +30,16 @@ import type { CheckerResult, DetailedResult, Validity } from "./results.js";
 import { Rng } from "./rng.js";
 import type { Target } from "./target.js";
 
-export const WORKLOADS = ["register", "lock", "lock-unfenced", "lease", "watch"] as const;
+export const WORKLOADS = [
+  "register",
+  "lock",
+  "lock-unfenced",
+  "lease",
+  "watch",
+  "platform",
+] as const;
+/** Workloads that need cairn's own API (cairn.v1), which etcd lacks. */
+export const CAIRN_ONLY_WORKLOADS: readonly WorkloadName[] = ["platform"];
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 export interface RunOptions {
@@ -84,6 +94,8 @@ function makeWorkload(name: WorkloadName): Workload {
       return new LeaseWorkload();
     case "watch":
       return new WatchWorkload();
+    case "platform":
+      return new PlatformWorkload();
     default: {
       const unknown: never = name;
       throw new Error(`unknown workload ${String(unknown)}`);
@@ -96,6 +108,10 @@ function stamp(): string {
 }
 
 export async function run(options: RunOptions): Promise<RunResult> {
+  const cairnOnly = options.workloads.filter((w) => CAIRN_ONLY_WORKLOADS.includes(w));
+  if (options.target === "etcd" && cairnOnly.length > 0) {
+    throw new Error(`--target etcd cannot run ${cairnOnly.join(",")}: etcd has no cairn.v1 API`);
+  }
   const dir = resolve(options.storeDir, stamp());
   mkdirSync(dir, { recursive: true });
   const say = options.progress ?? (() => undefined);
@@ -251,6 +267,10 @@ async function judge(
     };
     checkers["final-reads"] = await finalReads(finalOptions);
     checkers["kv-hash"] = await compareHashes(finalOptions);
+    // The workloads' own final reads (the platform's op log and final versions).
+    for (const workload of workloads) {
+      await workload.finish?.({ endpoints, timeoutMs: FINAL_TIMEOUT_MS });
+    }
   }
   const okBefore = history.ops.filter((o) => o.type === "ok" && o.time < firstFaultMs).length;
   const minOk = options.minOkBeforeFault ?? 10;
@@ -269,6 +289,9 @@ async function judge(
       .map((w) => [w.name, { fenced: w.fenced, log: w.lockLog(), leaseTtlMs: w.leaseTtlMs }]),
   );
   const watch = workloads.find((w): w is WatchWorkload => w instanceof WatchWorkload)?.observed();
+  const platform = workloads
+    .find((w): w is PlatformWorkload => w instanceof PlatformWorkload)
+    ?.observed();
   const electionTimeoutMs = 1_000;
   // Only a leader expires leases: kill-all leaves none until members restart (≤ 3 s) and elect.
   const families = familiesOfNames(options.nemesis);
@@ -282,6 +305,7 @@ async function judge(
     electionTimeoutMs,
     leaderlessSlackMs,
     ...(watch === undefined ? {} : { watch }),
+    ...(platform === undefined || platform === null ? {} : { platform }),
   });
   return { ...checkers, ...result.checkers };
 }

@@ -2,7 +2,7 @@
 // workers, and the one place an RPC gets its deadline. Workloads use raw etcd
 // API calls (no client-library retries) so that what the history records is
 // exactly what was sent once.
-import { Client, credentials } from "@grpc/grpc-js";
+import { Client, credentials, type Metadata } from "@grpc/grpc-js";
 import { callUnary, type TypedMethod } from "../../src/transport/grpc-codec.js";
 
 export interface Endpoint {
@@ -34,16 +34,20 @@ export class Endpoints {
     return this.endpoints.map((e) => e.name);
   }
 
-  /** One unary call with a hard deadline; rejects with the gRPC error. */
+  /**
+   * One unary call with a hard deadline; rejects with the gRPC error.
+   * `metadata` carries e.g. the cairn.v1 bearer token.
+   */
   call<ReqW, ReqR, ResW, ResR>(
     name: string,
     method: TypedMethod<"unary", ReqW, ReqR, ResW, ResR>,
     request: ReqW,
     timeoutMs: number,
+    metadata?: Metadata,
   ): Promise<ResR> {
     const client = this.clients.get(name);
     if (client === undefined) return Promise.reject(new Error(`no endpoint ${name}`));
-    return callUnary(client, method, request, { deadline: Date.now() + timeoutMs });
+    return callUnary(client, method, request, { deadline: Date.now() + timeoutMs }, metadata);
   }
 
   /** The member's channel, for streams (watch). */

@@ -24,10 +24,22 @@ export interface WorkloadContext {
   readonly nextLeaseId: () => number;
 }
 
+/** What a workload's final step gets: the members, once healed and with a leader. */
+export interface FinishContext {
+  readonly endpoints: Endpoints;
+  /** The whole step's deadline; each call still has its own. */
+  readonly timeoutMs: number;
+}
+
 export interface Workload {
   readonly name: string;
   /** Run until ctx.signal aborts; bounded by it in time and by opsMax in count. */
   run(ctx: WorkloadContext): Promise<void>;
+  /**
+   * Optional final step, called by the runner after the heal once a leader
+   * is back (e.g. read the state the checker compares with the history).
+   */
+  finish?(ctx: FinishContext): Promise<void>;
   /** Workload-specific results for results.json (e.g. accepted lock writes). */
   summary(): Record<string, unknown>;
 }
