@@ -23,6 +23,7 @@ const USAGE = `usage: npm run jepsen -- [options]
   --store DIR          parent of the run directory (default jepsen-lite/store)
   --quiet-ms MIN,MAX   quiet time before each fault (default 2000,4000)
   --hold-scale X       scales every fault's hold time (default 1)
+  --keys N             keys the register workload spreads over (default 10; fewer = more contention)
   --unsafe LIST        plant bugs in cairn to prove the checkers catch them (e.g. stale-reads,
                        no-read-index, no-fsync, no-quorum-check, early-lock-grant, watch-skip)
   --target T           cairn (default) or etcd: a real etcd 3.4 (/usr/bin/etcd);
@@ -51,6 +52,7 @@ async function main(): Promise<number> {
       "quiet-ms": { type: "string", default: "2000,4000" },
       "hold-scale": { type: "string", default: "1" },
       unsafe: { type: "string", default: "" },
+      keys: { type: "string", default: "10" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -112,6 +114,10 @@ async function main(): Promise<number> {
       `--quiet-ms must be MIN,MAX ms with 100 <= MIN <= MAX, got ${values["quiet-ms"]}`,
     );
   }
+  const registerKeys = Number(values.keys);
+  if (!Number.isInteger(registerKeys) || registerKeys < 1 || registerKeys > 1000) {
+    throw new UsageError(`--keys must be a whole number in 1..1000, got ${values.keys}`);
+  }
   const holdScale = Number(values["hold-scale"]);
   if (!(holdScale > 0 && holdScale <= 10)) {
     throw new UsageError(`--hold-scale must be in (0, 10], got ${values["hold-scale"]}`);
@@ -141,6 +147,7 @@ async function main(): Promise<number> {
     quietMs: [quietMin, quietMax],
     holdScale,
     unsafe: list(values.unsafe),
+    registerKeys,
     progress: (line) => console.log(line),
   });
   console.log("\nsummary");

@@ -66,6 +66,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** cairn's planted bugs (`cairn serve --unsafe`), to check that the checkers catch them. */
   readonly unsafe?: readonly string[];
+  /** Keys the register workload spreads over (fewer keys: more contention per key). */
+  readonly registerKeys?: number;
 }
 
 export interface RunResult {
@@ -76,16 +78,19 @@ export interface RunResult {
   readonly nemesis: readonly NemesisEvent[];
 }
 
-const REGISTER_KEYS = 10;
+export const REGISTER_KEYS_DEFAULT = 10;
 const LEADER_WAIT_MS = 30_000;
 const FINAL_TIMEOUT_MS = 30_000;
 /** After the load phase is told to stop, how long workers get to finish. */
 const DRAIN_MS_MAX = 15_000;
 
-function makeWorkload(name: WorkloadName): Workload {
+function makeWorkload(name: WorkloadName, options: RunOptions): Workload {
   switch (name) {
     case "register":
-      return new RegisterWorkload({ ...REGISTER_DEFAULTS, keys: REGISTER_KEYS });
+      return new RegisterWorkload({
+        ...REGISTER_DEFAULTS,
+        keys: options.registerKeys ?? REGISTER_KEYS_DEFAULT,
+      });
     case "lock":
       return new LockWorkload({ ...LOCK_DEFAULTS, fenced: true });
     case "lock-unfenced":
@@ -210,7 +215,7 @@ async function loadPhase(phase: Phase): Promise<{ workloads: Workload[]; firstFa
   const rng = new Rng(options.seed ^ 0x5eed);
   let value = 0;
   const leaseIdBase = rng.int(1, 2 ** 40);
-  const workloads = options.workloads.map(makeWorkload);
+  const workloads = options.workloads.map((name) => makeWorkload(name, options));
   const stop = new AbortController();
   // Every sleeping worker listens on it at once.
   setMaxListeners(256, stop.signal);
