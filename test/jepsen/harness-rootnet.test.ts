@@ -124,21 +124,34 @@ describe("root network backend", () => {
     await net?.close();
   });
 
-  it.skipIf(skip)("runs each process in its namespace under the PID the harness signals", () => {
-    const net = rootNet();
-    for (const name of NAMES) {
-      const pid = servers.get(name)?.child.pid ?? 0;
-      expect(realpathSync(`/proc/${pid}/exe`)).toBe(realpathSync(process.execPath));
-      const inode = statSync(`/run/netns/${net.namespace(name)}`).ino;
-      expect(readlinkSync(`/proc/${pid}/ns/net`)).toBe(`net:[${inode}]`);
-    }
-    const a = servers.get("a")?.child;
-    const state = () => readFileSync(`/proc/${a?.pid}/stat`, "utf8").split(") ")[1]?.[0];
-    a?.kill("SIGSTOP");
-    expect(state()).toBe("T");
-    a?.kill("SIGCONT");
-    expect(state()).not.toBe("T");
-  });
+  it.skipIf(skip)(
+    "runs each process in its namespace under the PID the harness signals",
+    async () => {
+      const net = rootNet();
+      for (const name of NAMES) {
+        const pid = servers.get(name)?.child.pid ?? 0;
+        expect(realpathSync(`/proc/${pid}/exe`)).toBe(realpathSync(process.execPath));
+        const inode = statSync(`/run/netns/${net.namespace(name)}`).ino;
+        expect(readlinkSync(`/proc/${pid}/ns/net`)).toBe(`net:[${inode}]`);
+      }
+      const a = servers.get("a")?.child;
+      const state = () => readFileSync(`/proc/${a?.pid}/stat`, "utf8").split(") ")[1]?.[0];
+      /** Signals land asynchronously: the state once it has settled (or after 2 s). */
+      const settled = async (stopped: boolean): Promise<string | undefined> => {
+        for (let i = 0; i < 40 && (state() === "T") !== stopped; i++) {
+          await new Promise((done) => setTimeout(done, 50));
+        }
+        return state();
+      };
+      try {
+        a?.kill("SIGSTOP");
+        expect(await settled(true)).toBe("T");
+      } finally {
+        a?.kill("SIGCONT");
+      }
+      expect(await settled(false)).not.toBe("T");
+    },
+  );
 
   it.skipIf(skip)("the root namespace reaches every member", async () => {
     for (const name of NAMES)
