@@ -26,7 +26,32 @@ export interface MemberHandle {
   joining?: boolean;
 }
 
-export interface ClusterOptions {
+/**
+ * Where members run (jepsen-lite's root network backend): the defaults keep
+ * every member on 127.0.0.1, run directly.
+ */
+export interface MemberPlacement {
+  /** The host a member listens on and advertises (default 127.0.0.1). */
+  readonly hostOf?: (name: string) => string;
+  /**
+   * A command prefix the member runs under, e.g. `ip netns exec NS`. It must
+   * exec the member in place, so the child's PID is the member's and
+   * SIGKILL/SIGSTOP/SIGCONT reach it.
+   */
+  readonly wrap?: (name: string) => readonly string[];
+}
+
+/** The file and argv that run `file args` under a wrap prefix (none: as is). */
+export function wrapCommand(
+  prefix: readonly string[],
+  file: string,
+  args: readonly string[],
+): [string, string[]] {
+  const [first, ...rest] = prefix;
+  return first === undefined ? [file, [...args]] : [first, [...rest, file, ...args]];
+}
+
+export interface ClusterOptions extends MemberPlacement {
   readonly size: number;
   readonly extraArgs?: readonly string[];
   /** Adds --unsafe-test-mode so link faults can be injected (tests only). */
@@ -50,7 +75,12 @@ export class ProcessCluster {
     readonly dir: string,
     private readonly extraArgs: readonly string[],
     private readonly memberArgs: (name: string) => readonly string[] = () => [],
+    private readonly placement: MemberPlacement = {},
   ) {}
+
+  private hostOf(name: string): string {
+    return this.placement.hostOf?.(name) ?? "127.0.0.1";
+  }
 
   static async start(options: ClusterOptions): Promise<ProcessCluster> {
     if (!existsSync(CLI)) {
@@ -64,6 +94,7 @@ export class ProcessCluster {
       mkdtempSync(join(tmpdir(), "cairn-cluster-")),
       extraArgs,
       options.memberArgs,
+      options,
     );
     const names = options.names ?? Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
     if (names.length !== options.size) {
@@ -72,11 +103,12 @@ export class ProcessCluster {
     const ports = await freePorts(3 * names.length);
     for (const [i, name] of names.entries()) {
       const [client, peer, metrics] = ports.slice(3 * i, 3 * i + 3);
+      const host = cluster.hostOf(name);
       cluster.members.push({
         name,
-        client: `127.0.0.1:${client}`,
-        peer: `127.0.0.1:${peer}`,
-        metrics: `127.0.0.1:${metrics}`,
+        client: `${host}:${client}`,
+        peer: `${host}:${peer}`,
+        metrics: `${host}:${metrics}`,
         dataDir: options.dataDirs?.[name] ?? join(cluster.dir, name),
         logFile: join(cluster.dir, `${name}.log`),
         process: null,
@@ -99,11 +131,12 @@ export class ProcessCluster {
   async addMember(name: string): Promise<MemberHandle> {
     if (this.members.some((m) => m.name === name)) throw new Error(`${name} exists`);
     const [client, peer, metrics] = await freePorts(3);
+    const host = this.hostOf(name);
     const member: MemberHandle = {
       name,
-      client: `127.0.0.1:${client}`,
-      peer: `127.0.0.1:${peer}`,
-      metrics: `127.0.0.1:${metrics}`,
+      client: `${host}:${client}`,
+      peer: `${host}:${peer}`,
+      metrics: `${host}:${metrics}`,
       dataDir: join(this.dir, name),
       logFile: join(this.dir, `${name}.log`),
       process: null,
@@ -146,7 +179,12 @@ export class ProcessCluster {
       ...this.extraArgs,
       ...this.memberArgs(member.name),
     ];
-    const child = spawn(process.execPath, args, {
+    const [file, argv] = wrapCommand(
+      this.placement.wrap?.(member.name) ?? [],
+      process.execPath,
+      args,
+    );
+    const child = spawn(file, argv, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, CAIRN_LOG_FORMAT: "json" },
     });

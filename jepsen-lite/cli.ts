@@ -5,6 +5,7 @@
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { familiesOfNames, isNemesisName, type NemesisName } from "./nemesis/faults.js";
+import { RootNet } from "./net/root.js";
 import { CAIRN_ONLY_WORKLOADS, run, WORKLOADS, type WorkloadName } from "./runner/run.js";
 
 const HERE = import.meta.dirname;
@@ -19,7 +20,10 @@ const USAGE = `usage: npm run jepsen -- [options]
   --workload LIST      ${WORKLOADS.join(",")} (default register,lock);
                        platform drives cairn.v1 (resources and the op log), cairn only
   --seed N             seeds the fault plan and op mix (default: random, printed)
-  --net BACKEND        portable (TCP proxy per link, default) or inproc (members' /test/faults)
+  --net BACKEND        portable (TCP proxy per link, default), inproc (members' /test/faults)
+                       or root (a network namespace per member, nftables drops, tc netem
+                       delay; needs root and: apt-get install nftables iproute2; without
+                       netem in the kernel the slow nemesis is refused)
   --store DIR          parent of the run directory (default jepsen-lite/store)
   --quiet-ms MIN,MAX   quiet time before each fault (default 2000,4000)
   --hold-scale X       scales every fault's hold time (default 1)
@@ -27,7 +31,8 @@ const USAGE = `usage: npm run jepsen -- [options]
   --unsafe LIST        plant bugs in cairn to prove the checkers catch them (e.g. stale-reads,
                        no-read-index, no-fsync, no-quorum-check, early-lock-grant, watch-skip)
   --target T           cairn (default) or etcd: a real etcd 3.4 (/usr/bin/etcd);
-                       etcd takes only the kill, pause and snapshot nemeses and no platform workload`;
+                       etcd takes the kill, pause and snapshot nemeses, and with
+                       --net root also partition and slow; no platform workload`;
 
 class UsageError extends Error {}
 
@@ -79,20 +84,23 @@ async function main(): Promise<number> {
       throw new UsageError(`unknown workload ${w}`);
   }
   if (workloads.length === 0) throw new UsageError("--workload needs at least one workload");
-  if (values.net !== "portable" && values.net !== "inproc") {
-    throw new UsageError(`--net must be portable or inproc, got ${values.net}`);
+  const net = values.net;
+  if (net !== "portable" && net !== "inproc" && net !== "root") {
+    throw new UsageError(`--net must be portable, inproc or root, got ${net}`);
   }
   if (values.target !== "cairn" && values.target !== "etcd") {
     throw new UsageError(`--target must be cairn or etcd, got ${values.target}`);
   }
   if (values.target === "etcd") {
-    const unsupported = familiesOfNames(nemesis as NemesisName[]).filter(
-      (n) => !["kill", "pause", "snapshot"].includes(n),
-    );
-    if (unsupported.length > 0) {
+    const families = familiesOfNames(nemesis as NemesisName[]);
+    const network = families.filter((n) => n === "partition" || n === "slow");
+    if (net !== "root" && network.length > 0) {
       throw new UsageError(
-        `--target etcd: no ${unsupported.join(",")} nemesis (etcd dials its advertised peer URLs; no per-link proxies)`,
+        `--target etcd: the ${network.join(",")} nemesis needs --net root (etcd dials its advertised peer URLs, so the ${net} backend cannot fault its links); use --net root`,
       );
+    }
+    if (families.includes("member")) {
+      throw new UsageError("--target etcd: no member nemesis (it is cairn-only)");
     }
     const cairnOnly = workloads.filter((w) =>
       (CAIRN_ONLY_WORKLOADS as readonly string[]).includes(w),
@@ -103,6 +111,7 @@ async function main(): Promise<number> {
       );
     }
   }
+  if (net === "root") await checkRootNet(nemesis);
   const seed =
     values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isSafeInteger(seed))
@@ -141,7 +150,7 @@ async function main(): Promise<number> {
     nemesis: nemesis as NemesisName[],
     workloads: workloads as WorkloadName[],
     seed,
-    net: values.target === "etcd" ? "none" : values.net,
+    net: values.target === "etcd" && net !== "root" ? "none" : net,
     target: values.target,
     storeDir: values.store,
     quietMs: [quietMin, quietMax],
@@ -161,6 +170,20 @@ async function main(): Promise<number> {
   }
   console.log(`  valid: ${String(result.valid)}   (seed ${seed}, results in ${result.dir})`);
   return result.valid === true ? 0 : result.valid === false ? 1 : 2;
+}
+
+/** --net root: refuse before any member starts when the machine cannot do it. */
+async function checkRootNet(nemesis: readonly string[]): Promise<void> {
+  const available = await RootNet.available();
+  if (!available.ok) throw new UsageError(`--net root is not available here: ${available.reason}`);
+  if (nemesis.includes("slow")) {
+    const netem = await RootNet.probeNetem();
+    if (!netem.ok) {
+      throw new UsageError(
+        `--net root with the slow nemesis needs tc netem for delay, and this kernel has none: \`${netem.command}\` failed with "${netem.stderr}". Drop slow from --nemesis, or use --net portable`,
+      );
+    }
+  }
 }
 
 main().then(

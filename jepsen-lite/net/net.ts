@@ -1,11 +1,12 @@
-// The one network-fault interface the nemeses use, by member name, with two
-// backends: "portable" (a TCP proxy per directed peer link, no root) and
-// "inproc" (the members' own /test/faults link rules); "none" for etcd. The root backend
-// (127.0.0.x per node + nftables + tc netem) is not built yet.
+// The one network-fault interface the nemeses use, by member name, with three
+// backends: "portable" (a TCP proxy per directed peer link, no root),
+// "inproc" (the members' own /test/faults link rules) and "root" (a network
+// namespace per member with nftables drops and tc netem, in root.ts); "none"
+// for etcd without --net root.
 import { memberId } from "../../src/server/ids.js";
 import { LinkProxy, type LinkShape } from "./link-proxy.js";
 
-export type NetBackend = "portable" | "inproc" | "none";
+export type NetBackend = "portable" | "inproc" | "root" | "none";
 
 export interface Net {
   readonly backend: NetBackend;

@@ -1,7 +1,8 @@
 // `--target etcd`: a real etcd 3.4 cluster (/usr/bin/etcd) as the system under
 // test, for the same workloads with the process nemeses (kill, pause). etcd
 // dials the peer URLs it advertises, so per-link proxies cannot be slipped in:
-// network and membership nemeses are cairn-only for now.
+// network faults need `--net root` (each member in its own network namespace,
+// placed by hostOf/wrap); the membership nemesis is cairn-only.
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { Client, credentials } from "@grpc/grpc-js";
 import { etcdBinary, etcdMemberArgs, etcdMissingReason } from "../../cluster/etcd-cluster.js";
 import { freePorts } from "../../cluster/ports.js";
+import { type MemberPlacement, wrapCommand } from "../../cluster/process-cluster.js";
 import { CLUSTER_SERVICE, MAINTENANCE_SERVICE } from "../../src/server/services.js";
 import { callUnary } from "../../src/transport/grpc-codec.js";
 import type { Target, TargetMember, TargetStatus } from "./target.js";
@@ -30,18 +32,25 @@ export class EtcdTarget implements Target {
     readonly dir: string,
     private readonly binary: string,
     private readonly extraArgs: readonly string[],
+    private readonly placement: MemberPlacement,
   ) {}
 
-  static async start(size: number, extraArgs: readonly string[] = []): Promise<EtcdTarget> {
+  static async start(
+    size: number,
+    extraArgs: readonly string[] = [],
+    placement: MemberPlacement = {},
+  ): Promise<EtcdTarget> {
     const binary = etcdBinary();
     if (binary === null) throw new Error(etcdMissingReason() ?? "etcd is not installed");
-    const target = new EtcdTarget(mkdtempSync(join(tmpdir(), "jepsen-etcd-")), binary, extraArgs);
+    const dir = mkdtempSync(join(tmpdir(), "jepsen-etcd-"));
+    const target = new EtcdTarget(dir, binary, extraArgs, placement);
     const ports = await freePorts(2 * size);
     for (let i = 1; i <= size; i++) {
+      const host = placement.hostOf?.(`n${i}`) ?? "127.0.0.1";
       target.members.push({
         name: `n${i}`,
-        client: `127.0.0.1:${ports[2 * i - 2]}`,
-        peer: `127.0.0.1:${ports[2 * i - 1]}`,
+        client: `${host}:${ports[2 * i - 2]}`,
+        peer: `${host}:${ports[2 * i - 1]}`,
         dataDir: join(target.dir, `n${i}.etcd`),
         logFile: join(target.dir, `n${i}.log`),
         process: null,
@@ -61,7 +70,8 @@ export class EtcdTarget implements Target {
     const member = this.member(name);
     if (member.process !== null) throw new Error(`${name} is already running`);
     const args = etcdMemberArgs(member, this.members, `jepsen-lite-${process.pid}`, this.extraArgs);
-    const child = spawn(this.binary, args, {
+    const [file, argv] = wrapCommand(this.placement.wrap?.(name) ?? [], this.binary, args);
+    const child = spawn(file, argv, {
       stdio: ["ignore", "pipe", "pipe"],
       env: cleanEnvironment(),
     });

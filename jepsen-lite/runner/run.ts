@@ -13,6 +13,7 @@ import { familiesOfNames, type NemesisName, serveArgsFor } from "../nemesis/faul
 import { Nemesis, type NemesisEvent } from "../nemesis/nemesis.js";
 import { planFaults } from "../nemesis/plan.js";
 import { InprocNet, type Net, type NetBackend, NoNet, PortableNet } from "../net/net.js";
+import { RootNet } from "../net/root.js";
 import { renderReport } from "../report/render.js";
 import { Endpoints } from "../workloads/endpoints.js";
 import { LeaseWorkload } from "../workloads/lease.js";
@@ -50,7 +51,7 @@ export interface RunOptions {
   readonly workloads: readonly WorkloadName[];
   readonly seed: number;
   readonly net: NetBackend;
-  /** The system under test (default cairn); etcd supports only the process nemeses. */
+  /** The system under test (default cairn); etcd takes network nemeses only with net "root". */
   readonly target?: "cairn" | "etcd";
   /** Parent of the run's directory (default jepsen-lite/store). */
   readonly storeDir: string;
@@ -315,13 +316,42 @@ async function judge(
   return { ...checkers, ...result.checkers };
 }
 
-/** Etcd: a real etcd 3.4 with no network faults. Cairn: members behind the chosen Net. */
+/**
+ * Etcd: a real etcd 3.4, with no network faults unless net is "root". Cairn:
+ * members behind the chosen Net. With "root", every member runs in its own
+ * network namespace (the net starts first: it decides the members' addresses).
+ */
 async function startTarget(
   options: RunOptions,
   endpoints: () => Endpoints | null,
 ): Promise<{ cluster: Target; net: Net }> {
+  const snapshot = options.nemesis.includes("snapshot") ? ["--snapshot-count", "50"] : [];
+  if (options.net === "root") {
+    const names = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    const root = await RootNet.start(names);
+    try {
+      if (options.nemesis.includes("slow") && !root.netem.ok) {
+        throw new Error(
+          `--net root cannot run the slow nemesis on this kernel: \`${root.netem.command}\` failed with "${root.netem.stderr}"`,
+        );
+      }
+      const placement = { hostOf: (n: string) => root.host(n), wrap: (n: string) => root.wrap(n) };
+      const cluster =
+        options.target === "etcd"
+          ? await EtcdTarget.start(options.nodes, snapshot, placement)
+          : await ProcessCluster.start({
+              size: options.nodes,
+              names,
+              extraArgs: cairnArgs(options),
+              ...placement,
+            });
+      return { cluster, net: root };
+    } catch (error) {
+      await root.close();
+      throw error;
+    }
+  }
   if (options.target === "etcd") {
-    const snapshot = options.nemesis.includes("snapshot") ? ["--snapshot-count", "50"] : [];
     return { cluster: await EtcdTarget.start(options.nodes, snapshot), net: new NoNet() };
   }
   let net: Net | null = null;
@@ -341,12 +371,7 @@ async function startTarget(
   };
   cluster = await ProcessCluster.start({
     size: options.nodes,
-    extraArgs: [
-      ...serveArgsFor(options.nemesis),
-      ...((options.unsafe ?? []).length > 0
-        ? ["--unsafe-test-mode", "--unsafe", (options.unsafe ?? []).join(",")]
-        : []),
-    ],
+    extraArgs: cairnArgs(options),
     beforeStart: async (c) => {
       net =
         options.net === "inproc"
@@ -356,6 +381,15 @@ async function startTarget(
     memberArgs: (name) => net?.serveArgs(name) ?? [],
   });
   return { cluster, net: net as unknown as Net };
+}
+
+/** The `cairn serve` flags every member gets: the nemeses' and the planted bugs'. */
+function cairnArgs(options: RunOptions): string[] {
+  const unsafe = options.unsafe ?? [];
+  return [
+    ...serveArgsFor(options.nemesis),
+    ...(unsafe.length > 0 ? ["--unsafe-test-mode", "--unsafe", unsafe.join(",")] : []),
+  ];
 }
 
 function sleepMs(ms: number): Promise<void> {
