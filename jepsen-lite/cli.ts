@@ -28,6 +28,7 @@ const USAGE = `usage: npm run jepsen -- [options]
   --quiet-ms MIN,MAX   quiet time before each fault (default 2000,4000)
   --hold-scale X       scales every fault's hold time (default 1)
   --keys N             keys the register workload spreads over (default 10; fewer = more contention)
+  --workers N          register clients (default 6; worker i is pinned to member i mod n, every 4th roams)
   --unsafe LIST        plant bugs in cairn to prove the checkers catch them (e.g. stale-reads,
                        no-read-index, no-fsync, no-quorum-check, early-lock-grant, watch-skip)
   --target T           cairn (default) or etcd: a real etcd 3.4 (/usr/bin/etcd);
@@ -58,6 +59,7 @@ async function main(): Promise<number> {
       "hold-scale": { type: "string", default: "1" },
       unsafe: { type: "string", default: "" },
       keys: { type: "string", default: "10" },
+      workers: { type: "string", default: "6" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -127,6 +129,10 @@ async function main(): Promise<number> {
   if (!Number.isInteger(registerKeys) || registerKeys < 1 || registerKeys > 1000) {
     throw new UsageError(`--keys must be a whole number in 1..1000, got ${values.keys}`);
   }
+  const registerWorkers = Number(values.workers);
+  if (!Number.isInteger(registerWorkers) || registerWorkers < 1 || registerWorkers > 64) {
+    throw new UsageError(`--workers must be a whole number in 1..64, got ${values.workers}`);
+  }
   const holdScale = Number(values["hold-scale"]);
   if (!(holdScale > 0 && holdScale <= 10)) {
     throw new UsageError(`--hold-scale must be in (0, 10], got ${values["hold-scale"]}`);
@@ -157,6 +163,7 @@ async function main(): Promise<number> {
     holdScale,
     unsafe: list(values.unsafe),
     registerKeys,
+    registerWorkers,
     progress: (line) => console.log(line),
   });
   console.log("\nsummary");

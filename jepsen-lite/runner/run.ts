@@ -69,6 +69,8 @@ export interface RunOptions {
   readonly unsafe?: readonly string[];
   /** Keys the register workload spreads over (fewer keys: more contention per key). */
   readonly registerKeys?: number;
+  /** Concurrent register clients (more clients: more reads land in a short stale window). */
+  readonly registerWorkers?: number;
 }
 
 export interface RunResult {
@@ -91,6 +93,7 @@ function makeWorkload(name: WorkloadName, options: RunOptions): Workload {
       return new RegisterWorkload({
         ...REGISTER_DEFAULTS,
         keys: options.registerKeys ?? REGISTER_KEYS_DEFAULT,
+        workers: options.registerWorkers ?? REGISTER_DEFAULTS.workers,
       });
     case "lock":
       return new LockWorkload({ ...LOCK_DEFAULTS, fenced: true });
