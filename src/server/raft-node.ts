@@ -126,6 +126,7 @@ export class RaftNode {
   private readonly confHistory: Array<{ index: number; confState: ConfState }> = [];
   private readonly appliedListeners: AppliedListener[] = [];
   private readonly platformListeners: PlatformAppliedListener[] = [];
+  private readonly stateReplacedListeners: (() => void)[] = [];
   private readonly leadershipListeners: LeadershipListener[] = [];
   private readonly membershipListeners: MembershipListener[] = [];
   private confState: ConfState;
@@ -402,6 +403,11 @@ export class RaftNode {
 
   onPlatformApplied(listener: PlatformAppliedListener): void {
     this.platformListeners.push(listener);
+  }
+
+  /** Told after a snapshot install replaced the whole state machine. */
+  onStateReplaced(listener: () => void): void {
+    this.stateReplacedListeners.push(listener);
   }
 
   onLeadership(listener: LeadershipListener): void {
@@ -754,6 +760,7 @@ export class RaftNode {
     this.options.metrics.appliedIndex.set(meta.index);
     this.options.logger.info({ index: meta.index, term: meta.term }, "installed a snapshot");
     for (const listener of this.membershipListeners) listener(members);
+    for (const listener of this.stateReplacedListeners) listener();
     // Requests waiting for entries the snapshot covers learn nothing of their
     // outcome from it: like a leader change, the result is unknown.
     this.waiters.failAll(new CairnError("LEADER_CHANGED"), "snapshot-installed");

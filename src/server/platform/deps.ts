@@ -11,7 +11,12 @@ import type { PlatformFeed } from "./platform-events.js";
 /** The slice of RaftNode the platform services use. */
 export type PlatformNode = Pick<
   RaftNode,
-  "propose" | "linearizableBarrier" | "stateMachine" | "leaderId" | "onPlatformApplied"
+  | "propose"
+  | "linearizableBarrier"
+  | "stateMachine"
+  | "leaderId"
+  | "onPlatformApplied"
+  | "onStateReplaced"
 >;
 
 export interface PlatformDeps extends CallDeps {

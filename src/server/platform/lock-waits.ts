@@ -15,7 +15,11 @@ export class LockWaits {
   private count = 0;
 
   constructor(feed: Pick<PlatformFeed, "listen">) {
-    feed.listen((events) => this.onEvents(events));
+    // After a snapshot every waiter re-reads its lock: its release may be inside the snapshot.
+    feed.listen(
+      (events) => this.onEvents(events),
+      () => this.wakeAll(),
+    );
   }
 
   get size(): number {
@@ -54,6 +58,13 @@ export class LockWaits {
       for (const wake of wakes) wake();
     }
     assert(this.count >= 0, "lock wait count went negative");
+  }
+
+  private wakeAll(): void {
+    const all = [...this.byName.values()];
+    this.byName.clear();
+    this.count = 0;
+    for (const wakes of all) for (const wake of wakes) wake();
   }
 
   private add(name: string, wake: () => void): void {

@@ -125,13 +125,7 @@ export class MembershipHandlers {
     const queue: WatchResponse[] = [];
     let wake: (() => void) | null = null;
     // Runs inside apply: it only copies what it needs (the members as of this batch) and never throws.
-    const stop = this.deps.feed.listen((events, revision) => {
-      const changes: MembershipChange[] = [];
-      for (const event of events) {
-        if (event.table === "membership" && event.change.group === group)
-          changes.push(event.change);
-      }
-      if (changes.length === 0) return;
+    const enqueue = (changes: readonly MembershipChange[], revision: number): void => {
       if (queue.length >= MEMBERSHIP_RESPONSES_QUEUED_MAX) {
         context.fail(
           new CairnError(
@@ -147,7 +141,19 @@ export class MembershipHandlers {
         members: this.platform.listMembers(group).map(memberToProto),
       });
       wake?.();
-    });
+    };
+    const stop = this.deps.feed.listen(
+      (events, revision) => {
+        const changes: MembershipChange[] = [];
+        for (const event of events) {
+          if (event.table === "membership" && event.change.group === group)
+            changes.push(event.change);
+        }
+        if (changes.length > 0) enqueue(changes, revision);
+      },
+      // A snapshot replaced the state: the changes in it are unknown, so send the members as they now are.
+      () => enqueue([], this.deps.feed.revision),
+    );
     try {
       const members = this.platform.listMembers(group).map(memberToProto);
       // The first response confirms the watch: the members and revision it starts from.

@@ -32,6 +32,8 @@ export interface FeedNode {
     };
   };
   onPlatformApplied(listener: FeedListener): void;
+  /** Told when the whole state was swapped for a snapshot's (op-log sequence and revision jump). */
+  onStateReplaced(listener: () => void): void;
 }
 
 interface ParkedReader {
@@ -43,12 +45,14 @@ export class PlatformFeed {
   private sequence: number;
   private revisionValue: number;
   private readonly listeners = new Set<FeedListener>();
+  private readonly replacedHandlers = new Set<() => void>();
   private readonly readers = new Set<ParkedReader>();
 
   constructor(private readonly node: FeedNode) {
     this.sequence = node.stateMachine.platform.oplog.lastSequence;
     this.revisionValue = node.stateMachine.kv.revision;
     node.onPlatformApplied((events, revision) => this.publish(events, revision));
+    node.onStateReplaced(() => this.replaced());
   }
 
   /** P: the last op-log sequence published to listeners and readers. */
@@ -69,11 +73,20 @@ export class PlatformFeed {
     return this.readers.size;
   }
 
-  /** Adds a listener; returns its removal. Listeners must not throw (they run inside apply). */
-  listen(listener: FeedListener): () => void {
+  /**
+   * Adds a listener; returns its removal. Listeners must not throw (they run
+   * inside apply). `onReplaced` runs when a snapshot replaced the whole
+   * state: the changes in between were never published one by one, so a
+   * listener must re-read what it follows.
+   */
+  listen(listener: FeedListener, onReplaced?: () => void): () => void {
     if (this.listeners.size >= FEED_LISTENERS_MAX) throw new CairnError("TOO_MANY_REQUESTS");
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (onReplaced !== undefined) this.replacedHandlers.add(onReplaced);
+    return () => {
+      this.listeners.delete(listener);
+      if (onReplaced !== undefined) this.replacedHandlers.delete(onReplaced);
+    };
   }
 
   /**
@@ -123,6 +136,33 @@ export class PlatformFeed {
     });
   }
 
+  /**
+   * A follower installed a snapshot: P jumps to the new state's last op-log
+   * sequence (found by jepsen-lite: without this the next applied record
+   * tripped the in-order assertion and stopped the member). Readers the jump
+   * passes wake and read the records from the op log, which the snapshot
+   * carries as far as retention kept them.
+   */
+  private replaced(): void {
+    const next = this.node.stateMachine.platform.oplog.lastSequence;
+    assert(
+      next >= this.sequence,
+      `snapshot moved the op log back from ${this.sequence} to ${next}`,
+    );
+    this.sequence = next;
+    this.revisionValue = Math.max(this.revisionValue, this.node.stateMachine.kv.revision);
+    for (const handler of [...this.replacedHandlers]) handler();
+    this.wakeReaders();
+  }
+
+  private wakeReaders(): void {
+    for (const reader of [...this.readers]) {
+      if (reader.sequence > this.sequence) continue;
+      this.readers.delete(reader);
+      reader.wake();
+    }
+  }
+
   private publish(events: readonly PlatformEvent[], revision: number): void {
     for (const event of events) {
       // A batch applied before the feed was built, but published after, is already counted.
@@ -132,10 +172,6 @@ export class PlatformFeed {
     }
     this.revisionValue = Math.max(this.revisionValue, revision);
     for (const listener of [...this.listeners]) listener(events, revision);
-    for (const reader of [...this.readers]) {
-      if (reader.sequence > this.sequence) continue;
-      this.readers.delete(reader);
-      reader.wake();
-    }
+    this.wakeReaders();
   }
 }

@@ -23,7 +23,7 @@ import {
 type Proposal = Parameters<RaftNode["propose"]>[0];
 
 export class FakePlatformNode {
-  readonly stateMachine = new StateMachine();
+  stateMachine = new StateMachine();
   readonly proposals: Proposal[] = [];
   nowMs = 1_700_000_000_000;
   leaderId = 1;
@@ -33,9 +33,21 @@ export class FakePlatformNode {
   private held: PlatformEvent[] = [];
   private nextId = 1;
   private readonly listeners: PlatformAppliedListener[] = [];
+  private readonly replacedListeners: (() => void)[] = [];
 
   onPlatformApplied(listener: PlatformAppliedListener): void {
     this.listeners.push(listener);
+  }
+
+  onStateReplaced(listener: () => void): void {
+    this.replacedListeners.push(listener);
+  }
+
+  /** As a follower installing a snapshot: the whole state is swapped, nothing published. */
+  replaceState(machine: StateMachine): void {
+    this.stateMachine = machine;
+    this.held = [];
+    for (const listener of this.replacedListeners) listener();
   }
 
   async propose(command: Proposal): Promise<ApplyResult> {

@@ -7,6 +7,7 @@ import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { cairn } from "../../../src/gen/cairn.js";
 import { toServiceError } from "../../../src/server/errors.js";
+import { LockWaits } from "../../../src/server/platform/lock-waits.js";
 import { LockHandlers } from "../../../src/server/platform/locks.js";
 import { PlatformFeed } from "../../../src/server/platform/platform-events.js";
 import { contextFor, FakePlatformNode, platformDeps, seedUser } from "./fake-node.js";
@@ -70,6 +71,41 @@ describe("PlatformFeed", () => {
     expect(feed.publishedSequence).toBe(node.stateMachine.platform.oplog.lastSequence);
     node.publishHeld(); // records the feed already counts: no double count, no assertion
     expect(feed.publishedSequence).toBe(node.stateMachine.platform.oplog.lastSequence);
+  });
+});
+
+describe("PlatformFeed across a snapshot install", () => {
+  it("jumps P to the new state, wakes readers it passes, and publishes what follows", async () => {
+    const follower = new FakePlatformNode();
+    const deps = platformDeps(follower);
+    const start = deps.feed.publishedSequence;
+    const reading = deps.feed.read(start + 1, new AbortController().signal);
+    const leader = new FakePlatformNode();
+    await seedUser(leader, "alice", []);
+    await seedUser(leader, "bob", [], "alice");
+    follower.replaceState(leader.stateMachine);
+    expect(deps.feed.publishedSequence).toBe(leader.stateMachine.platform.oplog.lastSequence);
+    expect((await reading)[0]?.sequence).toBe(start + 1);
+    // The first record applied after the install follows the jump: no in-order assertion.
+    await seedUser(follower, "carol", [], "alice");
+    expect(deps.feed.publishedSequence).toBe(follower.stateMachine.platform.oplog.lastSequence);
+  });
+
+  it("wakes every lock waiter, since its lock's release may be inside the snapshot", async () => {
+    const follower = new FakePlatformNode();
+    const deps = platformDeps(follower);
+    const waits = new LockWaits(deps.feed);
+    const woken: string[] = [];
+    const signal = new AbortController().signal;
+    const both = Promise.all(
+      ["a", "b"].map((name) => waits.next(name, signal).then(() => woken.push(name))),
+    );
+    await settle();
+    expect(woken).toEqual([]);
+    follower.replaceState(new FakePlatformNode().stateMachine);
+    await both;
+    expect(woken.sort()).toEqual(["a", "b"]);
+    expect(waits.size).toBe(0);
   });
 });
 
