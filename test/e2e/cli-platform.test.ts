@@ -6,7 +6,13 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Member, OpLogRecord, Resource, ResourceEvent, User } from "../../src/client/types.js";
+import type {
+  Member,
+  OpLogRecord,
+  Resource,
+  ResourceEvent,
+  User,
+} from "../../src/client/types.js";
 import { CliRunner, finished } from "./cli-run.js";
 import { sleep, TestCluster } from "./harness.js";
 
@@ -263,6 +269,50 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     expect(after.map((m) => m.memberId)).toEqual(["n2"]);
     const left = await cli.run(["group", "leave", "web", "n2"]);
     expect(left.stdout).toBe("n2 left web\n");
+  });
+
+  it("cairn member join|leave|locate and list --group are the group commands", async () => {
+    for (const [id, weight] of [
+      ["a1", "1"],
+      ["a2", "2"],
+    ] as const) {
+      const joined = await cli.run([
+        "member",
+        "join",
+        "api",
+        id,
+        "--address",
+        `10.0.1.${weight}:80`,
+        "--weight",
+        weight,
+        "--detach",
+      ]);
+      expect(joined.stderr).toBe("");
+      expect(joined.stdout).toMatch(new RegExp(`^joined api as ${id} \\(lease [0-9a-f]+`));
+    }
+    const members = await cli.json<Member[]>(["member", "list", "--group", "api"]);
+    expect(members.map((m) => [m.memberId, m.weight])).toEqual([
+      ["a1", 1],
+      ["a2", 2],
+    ]);
+    expect(await cli.json<Member[]>(["group", "list", "api"])).toEqual(members);
+    const table = await cli.run(["member", "list", "--group", "api"]);
+    expect(table.stdout.split("\n")[0]).toMatch(/^MEMBER\s+ADDRESS\s+WEIGHT/);
+    for (const key of ["alpha", "beta", "gamma"]) {
+      const viaMember = await cli.json<{ owners: Member[] }>(["member", "locate", "api", key]);
+      const viaGroup = await cli.json<{ owners: Member[] }>(["group", "locate", "api", key]);
+      expect(viaMember.owners).toHaveLength(1);
+      expect(viaMember.owners.map((m) => m.memberId)).toEqual(
+        viaGroup.owners.map((m) => m.memberId),
+      );
+    }
+    const left = await cli.run(["member", "leave", "api", "a1"]);
+    expect(left.stdout).toBe("a1 left api\n");
+    const after = await cli.json<Member[]>(["member", "list", "--group", "api"]);
+    expect(after.map((m) => m.memberId)).toEqual(["a2"]);
+    // Without --group, member list is still the Raft membership.
+    const raft = await cli.json<Array<{ name: string }>>(["member", "list"]);
+    expect(raft.map((m) => m.name).sort()).toEqual(["n1", "n2", "n3"]);
   });
 
   it("logs out: the token file is gone and commands ask for a login again", async () => {
