@@ -373,13 +373,40 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
       database: { engine: "postgresql" },
     });
 
-    await ops.json<Resource>(["resource", "start", app.id]);
+    const startedApp = await ops.json<Resource>(["resource", "start", app.id]);
     const installed = await ops.run(["resource", "install", app.id, "nginx", "1.27.0"]);
     expect(installed.stderr).toBe("");
     expect(installed.stdout).toBe(`${app.id}: installed nginx@1.27.0\n`);
     const withNginx = await ops.json<Resource>(["resource", "get", app.id]);
     expect(withNginx.installedSoftware.map((s) => [s.name, s.version])).toEqual([
       ["nginx", "1.27.0"],
+    ]);
+    // Replayed from the start's revision: the start and the install.
+    const replayed = await ops.run([
+      "--json",
+      "resource",
+      "watch",
+      "--id",
+      app.id,
+      "--since-revision",
+      String(startedApp.modRevision),
+      "--count",
+      "2",
+    ]);
+    expect(replayed.stderr).toBe("");
+    const replayedEvents = replayed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as ResourceEvent);
+    expect(
+      replayedEvents.map((e) => [
+        e.revision,
+        e.resource.status,
+        e.resource.installedSoftware.length,
+      ]),
+    ).toEqual([
+      [startedApp.modRevision, "running", 0],
+      [withNginx.modRevision, "running", 1],
     ]);
     const notRunning = await ops.run(["resource", "install", db.id, "pgbouncer", "1.23"]);
     expect(notRunning.code).toBe(1);
