@@ -1,23 +1,33 @@
 // `npm start`: runs a local 3- or 5-member cluster on 127.0.0.1 with data
-// under ./data/, prints the endpoints, follows every member's log, and stops
-// them all on Ctrl-C. Flags it does not know are passed on to every member
+// under ./data/ (or --data-dir), prints the endpoints, follows every member's
+// log, and stops them all on Ctrl-C. Flags it does not know are passed on to every member
 // (e.g. `npm start -- --size 5 --snapshot-count 1000`).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { formatLogLine } from "./log-format.js";
-import { type LocalMember, localMembers } from "./ports.js";
+import {
+  LOCAL_BASE_PORT,
+  LOCAL_MEMBER_PORT_STRIDE,
+  type LocalMember,
+  localMembers,
+} from "./ports.js";
+
+/** The fifth member's metrics port (base + 4·stride + 2) must still be a port. */
+const BASE_PORT_MAX = 65_535 - 4 * LOCAL_MEMBER_PORT_STRIDE - 2;
 
 interface LauncherOptions {
   readonly size: number;
   readonly dataDir: string;
+  /** Member i's client port is basePort + i·10000; its peer and metrics ports follow. */
+  readonly basePort: number;
   readonly passThrough: readonly string[];
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm start -- [--size 3|5] [--data-dir ./data] [cairn serve flags…]\n`,
+    `${message}\nusage: npm start -- [--size 3|5] [--data-dir ./data] [--base-port 2379] [cairn serve flags…]\n`,
   );
   process.exit(2);
 }
@@ -25,6 +35,7 @@ function usage(message: string): never {
 export function parseLauncherArgs(argv: readonly string[]): LauncherOptions {
   let size = 3;
   let dataDir = "./data";
+  let basePort = LOCAL_BASE_PORT;
   const passThrough: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -38,11 +49,16 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherOptions {
       if (size !== 1 && size !== 3 && size !== 5) usage(`--size must be 1, 3 or 5, got ${size}`);
     } else if (flag === "--data-dir") {
       dataDir = value();
+    } else if (flag === "--base-port") {
+      basePort = Number(value());
+      if (!Number.isInteger(basePort) || basePort < 1 || basePort > BASE_PORT_MAX) {
+        usage(`--base-port must be an integer from 1 to ${BASE_PORT_MAX}, got ${basePort}`);
+      }
     } else {
       passThrough.push(arg);
     }
   }
-  return { size, dataDir, passThrough };
+  return { size, dataDir, basePort, passThrough };
 }
 
 /** Refuses to start a cluster of another size over existing data: the members would disagree. */
@@ -120,7 +136,7 @@ async function waitForLeader(members: readonly LocalMember[], timeoutMs: number)
 async function main(): Promise<void> {
   const options = parseLauncherArgs(process.argv.slice(2));
   checkDataDir(options);
-  const members = localMembers(options.size);
+  const members = localMembers(options.size, undefined, options.basePort);
   const children = members.map((member) => startMember(member, members, options));
   let stopping = false;
   const stop = (): void => {
@@ -145,8 +161,8 @@ async function main(): Promise<void> {
     `\ncairn: ${options.size}-member cluster ${electedMs >= 0 ? `ready in ${electedMs} ms` : "NOT ready after 15 s"}\n` +
       members
         .map(
-          (m) =>
-            `  ${m.name}  client ${m.client}  peer ${m.peer}  metrics http://${m.metrics}/metrics`,
+          (m, i) =>
+            `  ${m.name}  client ${m.client}  peer ${m.peer}  metrics http://${m.metrics}/metrics  pid ${children[i]?.pid}`,
         )
         .join("\n") +
       `\n  try: npx cairn --endpoints ${endpoints} put hello world && npx cairn get hello\n` +

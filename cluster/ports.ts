@@ -1,5 +1,6 @@
 // Addresses of the local cluster's members, following etcd's local
-// multi-member convention: member i listens on i·10000 + 2379/2380/2381;
+// multi-member convention: member i listens on i·10000 + 2379/2380/2381
+// (another base port than 2379 shifts them all);
 // and free ports for the clusters tests and tools start.
 import { createServer, type Server } from "node:net";
 
@@ -12,14 +13,23 @@ export interface LocalMember {
 
 export const LOCAL_HOST = "127.0.0.1";
 
-export function localMembers(size: number, host = LOCAL_HOST): LocalMember[] {
+/** etcd's client port; the peer and metrics ports follow it. */
+export const LOCAL_BASE_PORT = 2379;
+/** Ports between one local member and the next. */
+export const LOCAL_MEMBER_PORT_STRIDE = 10_000;
+
+export function localMembers(
+  size: number,
+  host = LOCAL_HOST,
+  basePort = LOCAL_BASE_PORT,
+): LocalMember[] {
   return Array.from({ length: size }, (_, i) => {
-    const base = i * 10_000;
+    const base = basePort + i * LOCAL_MEMBER_PORT_STRIDE;
     return {
       name: `n${i + 1}`,
-      client: `${host}:${base + 2379}`,
-      peer: `${host}:${base + 2380}`,
-      metrics: `${host}:${base + 2381}`,
+      client: `${host}:${base}`,
+      peer: `${host}:${base + 1}`,
+      metrics: `${host}:${base + 2}`,
     };
   });
 }

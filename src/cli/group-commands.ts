@@ -1,4 +1,6 @@
 // `cairn group join|leave|list|locate`: membership groups from the shell.
+// The same join, leave and locate are also `cairn member` subcommands (issue
+// 5's names), and `cairn member list --group NAME` lists a group.
 // join stays in the foreground keeping the member's lease alive and leaves on
 // Ctrl-C/SIGTERM (or, with --detach, exits and lets the lease run out);
 // locate asks the server, or computes the answer locally with --local.
@@ -96,7 +98,7 @@ function registerJoin(member: Command, program: Command): void {
     );
 }
 
-function registerQueries(member: Command, program: Command): void {
+function registerLeaveAndLocate(member: Command, program: Command): void {
   member
     .command("leave <group> <member-id>")
     .description("remove a member from a group")
@@ -104,15 +106,6 @@ function registerQueries(member: Command, program: Command): void {
       withClient(program, "required", async (client, options) => {
         const change = await client.membership.leave(group, memberId);
         output(options, { change }, () => `${memberId} left ${group}`);
-      }),
-    );
-  member
-    .command("list <group>")
-    .description("the group's members")
-    .action((group: string) =>
-      withClient(program, "required", async (client, options) => {
-        const { members } = await client.membership.list(group);
-        printMembers(options, members, members);
       }),
     );
   member
@@ -138,10 +131,27 @@ function registerQueries(member: Command, program: Command): void {
     );
 }
 
+/** Prints a group's members: `cairn group list GROUP` and `cairn member list --group GROUP`. */
+export function listGroup(program: Command, group: string): Promise<void> {
+  return withClient(program, "required", async (client, options) => {
+    const { members } = await client.membership.list(group);
+    printMembers(options, members, members);
+  });
+}
+
+/** Adds `join`, `leave` and `locate` under `parent` (`cairn group` or `cairn member`). */
+export function registerGroupMemberCommands(parent: Command, program: Command): void {
+  registerJoin(parent, program);
+  registerLeaveAndLocate(parent, program);
+}
+
 export function registerGroupCommands(program: Command): void {
-  const member = program
+  const group = program
     .command("group")
     .description("membership groups of the platform's services and key placement");
-  registerJoin(member, program);
-  registerQueries(member, program);
+  registerGroupMemberCommands(group, program);
+  group
+    .command("list <group>")
+    .description("the group's members")
+    .action((name: string) => listGroup(program, name));
 }

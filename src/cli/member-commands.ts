@@ -1,10 +1,13 @@
 // `cairn member list|add|remove|promote|update`: the cluster's Raft
 // membership, as etcdctl member does. A member is named by its hex id or its
-// name. `add` prints the command that starts the new member.
+// name. `add` prints the command that starts the new member. `join`, `leave`,
+// `locate` and `list --group` are the platform's membership groups, shared
+// with `cairn group`.
 import type { Command } from "commander";
 import type { Cairn } from "../client/client.js";
 import type { ClusterMember } from "../client/cluster.js";
 import { output, withClient } from "./context.js";
+import { listGroup, registerGroupMemberCommands } from "./group-commands.js";
 import { CliError } from "./parse.js";
 import { formatTable } from "./table.js";
 
@@ -76,16 +79,23 @@ function startHint(name: string, added: ClusterMember, members: readonly Cluster
 export function registerMemberCommands(program: Command): void {
   const member = program
     .command("member")
-    .description("the cluster's Raft members (etcdctl member)");
+    .description(
+      "the cluster's Raft members (etcdctl member); join, leave, locate and list --group: membership groups",
+    );
   member
     .command("list")
-    .description("every member: id, name, peer and client URLs, learner or voter")
-    .action(() =>
-      withClient(program, "none", async (client, options) => {
+    .description(
+      "every Raft member: id, name, peer and client URLs, learner or voter; with --group, that group's members",
+    )
+    .option("--group <name>", "list this membership group's members instead")
+    .action((flags: { group?: string }) => {
+      if (flags.group !== undefined) return listGroup(program, flags.group);
+      return withClient(program, "none", async (client, options) => {
         const members = await client.cluster.list();
         output(options, asJson(members), () => table(members));
-      }),
-    );
+      });
+    });
+  registerGroupMemberCommands(member, program);
   member
     .command("add <name>")
     .description("add a member (voter, or --learner); then start it with the printed command")

@@ -334,14 +334,22 @@ function registerStats(resource: Command, program: Command): void {
   );
 }
 
+type WatchFlags = FilterFlags & {
+  id?: string;
+  since?: string;
+  sinceRevision?: string;
+  count?: string;
+};
+
 function registerWatch(resource: Command, program: Command): void {
   addFilterFlags(
     resource.command("watch").description("print changes as they happen (Ctrl-C stops)"),
   )
     .option("--id <id>", "only this resource")
     .option("--since <sequence>", "replay from this op-log sequence")
+    .option("--since-revision <revision>", "replay changes made at this store revision or later")
     .option("--count <n>", "exit after this many events")
-    .action((flags: FilterFlags & { id?: string; since?: string; count?: string }) =>
+    .action((flags: WatchFlags) =>
       withClient(program, "required", async (client, options) => {
         const countMax =
           flags.count === undefined
@@ -358,6 +366,16 @@ function registerWatch(resource: Command, program: Command): void {
           ...(flags.since === undefined
             ? {}
             : { sinceSequence: parseInteger("--since", flags.since, 1, Number.MAX_SAFE_INTEGER) }),
+          ...(flags.sinceRevision === undefined
+            ? {}
+            : {
+                sinceRevision: parseInteger(
+                  "--since-revision",
+                  flags.sinceRevision,
+                  1,
+                  Number.MAX_SAFE_INTEGER,
+                ),
+              }),
         });
         let seen = 0;
         try {

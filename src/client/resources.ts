@@ -53,6 +53,11 @@ export interface WatchResourcesOptions extends WatchOptions {
   readonly resourceId?: string;
   /** Replay changes from this op-log sequence; unset = from now. */
   readonly sinceSequence?: number;
+  /**
+   * Replay changes made at this store revision or later; unset = from now.
+   * At most one of sinceSequence and sinceRevision.
+   */
+  readonly sinceRevision?: number;
 }
 
 type ActionMethod = (typeof RESOURCES)["Start"];
@@ -193,6 +198,8 @@ export class ResourcesApi {
    */
   watch(options: WatchResourcesOptions = {}): Watch<ResourceEvent> {
     let since = options.sinceSequence ?? 0;
+    // Until an event arrives the revision is the resume point; after one, its sequence is.
+    let startRevision = options.sinceRevision ?? 0;
     return new WatchStream(
       this.invoker,
       {
@@ -201,11 +208,15 @@ export class ResourcesApi {
           filter: toResourceFilter(options.filter),
           resourceId: options.resourceId ?? "",
           sinceSequence: since,
+          startRevision,
         }),
         items: (response) => {
           const events = response.events.map(fromResourceEvent);
           const last = events[events.length - 1];
-          if (last !== undefined) since = last.sequence + 1;
+          if (last !== undefined) {
+            since = last.sequence + 1;
+            startRevision = 0;
+          }
           return events;
         },
       },

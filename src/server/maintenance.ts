@@ -74,7 +74,7 @@ export class Maintenance implements WriteGate {
       errors: this.node.stateMachine.alarms
         .list()
         .map((a) => `memberID:${a.memberId} alarm:${a.alarm.toUpperCase()} `),
-      isLearner: false,
+      isLearner: this.node.stateMachine.clusterMembers.get(this.node.id)?.isLearner ?? false,
     };
   }
 

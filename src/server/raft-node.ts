@@ -208,6 +208,7 @@ export class RaftNode {
     const disk = await DiskStore.open(options.dataDir, {
       onSync: (durationMs: number, entries: number, bytes: number) => {
         options.metrics.walFsyncSeconds.observe(durationMs / 1000);
+        options.metrics.walBatchEntries.observe(entries);
         if (durationMs > SLOW_FSYNC_MS) {
           log.warn({ durationMs, entries, bytes }, "slow fsync of the raft log");
         }

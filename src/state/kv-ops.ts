@@ -7,12 +7,7 @@ import type { DeleteRangeOp, PutOp, RangeOp } from "./command.js";
 import { keyString, toKeyRange } from "./key-range.js";
 import type { KvReadView } from "./mvcc/mvcc-store.js";
 import type { WriteTxn } from "./mvcc/write-txn.js";
-import {
-  checkRangeRevision,
-  type RangeAnswer,
-  type RangeRevisionError,
-  rangeQuery,
-} from "./range.js";
+import { type RangeAnswer, type RangeRevisionError, rangeQuery } from "./range.js";
 
 /** The lease table as the KV checks see it. */
 export interface LeaseLookup {
@@ -35,8 +30,16 @@ export function checkPutLease(leases: LeaseLookup, op: PutOp): "lease-not-found"
   return null;
 }
 
+/**
+ * etcd's check of a range inside a txn (checkRequestRange), stricter than a
+ * plain Range's for negative revisions: 0 reads the current revision, and
+ * anything below the first revision (-1 on a store never compacted) is Compacted.
+ */
 export function checkRangeOp(view: KvReadView, op: RangeOp): RangeRevisionError | null {
-  return checkRangeRevision(view, op.revision);
+  if (op.revision === 0) return null;
+  if (op.revision > view.revision) return "future-rev";
+  if (op.revision < view.firstRevision) return "compacted";
+  return null;
 }
 
 /** Runs a checked put: ignore_value/ignore_lease take the current value/lease. */

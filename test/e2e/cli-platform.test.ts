@@ -6,7 +6,14 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Member, OpLogRecord, Resource, ResourceEvent, User } from "../../src/client/types.js";
+import type {
+  Member,
+  OpLogRecord,
+  Resource,
+  ResourceEvent,
+  ResourceStats,
+  User,
+} from "../../src/client/types.js";
 import { CliRunner, finished } from "./cli-run.js";
 import { sleep, TestCluster } from "./harness.js";
 
@@ -263,6 +270,195 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     expect(after.map((m) => m.memberId)).toEqual(["n2"]);
     const left = await cli.run(["group", "leave", "web", "n2"]);
     expect(left.stdout).toBe("n2 left web\n");
+  });
+
+  it("cairn member join|leave|locate and list --group are the group commands", async () => {
+    for (const [id, weight] of [
+      ["a1", "1"],
+      ["a2", "2"],
+    ] as const) {
+      const joined = await cli.run([
+        "member",
+        "join",
+        "api",
+        id,
+        "--address",
+        `10.0.1.${weight}:80`,
+        "--weight",
+        weight,
+        "--detach",
+      ]);
+      expect(joined.stderr).toBe("");
+      expect(joined.stdout).toMatch(new RegExp(`^joined api as ${id} \\(lease [0-9a-f]+`));
+    }
+    const members = await cli.json<Member[]>(["member", "list", "--group", "api"]);
+    expect(members.map((m) => [m.memberId, m.weight])).toEqual([
+      ["a1", 1],
+      ["a2", 2],
+    ]);
+    expect(await cli.json<Member[]>(["group", "list", "api"])).toEqual(members);
+    const table = await cli.run(["member", "list", "--group", "api"]);
+    expect(table.stdout.split("\n")[0]).toMatch(/^MEMBER\s+ADDRESS\s+WEIGHT/);
+    for (const key of ["alpha", "beta", "gamma"]) {
+      const viaMember = await cli.json<{ owners: Member[] }>(["member", "locate", "api", key]);
+      const viaGroup = await cli.json<{ owners: Member[] }>(["group", "locate", "api", key]);
+      expect(viaMember.owners).toHaveLength(1);
+      expect(viaMember.owners.map((m) => m.memberId)).toEqual(
+        viaGroup.owners.map((m) => m.memberId),
+      );
+    }
+    const left = await cli.run(["member", "leave", "api", "a1"]);
+    expect(left.stdout).toBe("a1 left api\n");
+    const after = await cli.json<Member[]>(["member", "list", "--group", "api"]);
+    expect(after.map((m) => m.memberId)).toEqual(["a2"]);
+    // Without --group, member list is still the Raft membership.
+    const raft = await cli.json<Array<{ name: string }>>(["member", "list"]);
+    expect(raft.map((m) => m.name).sort()).toEqual(["n1", "n2", "n3"]);
+  });
+
+  it("installs software, deletes, sums up with stats, and filters the op log by actor", async () => {
+    const register = await cli.run(
+      ["user", "register", "ops-1", "--email", "ops@example.com", "--role", "operator"],
+      undefined,
+    );
+    expect(register.code).toBe(1);
+    expect(register.stderr).toMatch(/--password-stdin or set CAIRN_PASSWORD/);
+    const registered = await cli.run(
+      [
+        "user",
+        "register",
+        "ops-1",
+        "--email",
+        "ops@example.com",
+        "--role",
+        "operator",
+        "--password-stdin",
+      ],
+      PASSWORD,
+    );
+    expect(registered.stdout).toMatch(/registered ops-1 \(operator\)/);
+    const ops = new CliRunner(cluster);
+    expect((await ops.run(["user", "login", "ops-1", "--password-stdin"], PASSWORD)).code).toBe(0);
+
+    const east = ["--region", "us-east"];
+    const app = await ops.json<Resource>([
+      "resource",
+      "create",
+      "app-1",
+      ...SERVER_FLAGS.filter((f) => f !== "--region" && f !== "eu-west"),
+      ...east,
+      ...SIZE_FLAGS,
+    ]);
+    const db = await ops.json<Resource>([
+      "resource",
+      "create",
+      "db-1",
+      "--kind",
+      "database",
+      ...east,
+      "--engine",
+      "postgresql",
+      "--db-version",
+      "16",
+      "--cpu",
+      "8",
+      "--memory-mib",
+      "16384",
+      "--disk-gib",
+      "100",
+    ]);
+    expect(db).toMatchObject({
+      kind: "database",
+      owner: "ops-1",
+      database: { engine: "postgresql" },
+    });
+
+    const startedApp = await ops.json<Resource>(["resource", "start", app.id]);
+    const installed = await ops.run(["resource", "install", app.id, "nginx", "1.27.0"]);
+    expect(installed.stderr).toBe("");
+    expect(installed.stdout).toBe(`${app.id}: installed nginx@1.27.0\n`);
+    const withNginx = await ops.json<Resource>(["resource", "get", app.id]);
+    expect(withNginx.installedSoftware.map((s) => [s.name, s.version])).toEqual([
+      ["nginx", "1.27.0"],
+    ]);
+    // Replayed from the start's revision: the start and the install.
+    const replayed = await ops.run([
+      "--json",
+      "resource",
+      "watch",
+      "--id",
+      app.id,
+      "--since-revision",
+      String(startedApp.modRevision),
+      "--count",
+      "2",
+    ]);
+    expect(replayed.stderr).toBe("");
+    const replayedEvents = replayed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as ResourceEvent);
+    expect(
+      replayedEvents.map((e) => [
+        e.revision,
+        e.resource.status,
+        e.resource.installedSoftware.length,
+      ]),
+    ).toEqual([
+      [startedApp.modRevision, "running", 0],
+      [withNginx.modRevision, "running", 1],
+    ]);
+    const notRunning = await ops.run(["resource", "install", db.id, "pgbouncer", "1.23"]);
+    expect(notRunning.code).toBe(1);
+    expect(notRunning.stderr).toMatch(/^cairn: FAILED_PRECONDITION: .*provisioning/i);
+
+    const deleteRunning = await ops.run(["resource", "delete", app.id]);
+    expect(deleteRunning.code).toBe(1);
+    expect(deleteRunning.stderr).toMatch(/^cairn: FAILED_PRECONDITION: .*running/i);
+    await ops.json<Resource>(["resource", "stop", app.id]);
+    const deleted = await ops.run(["resource", "delete", app.id, "--reason", "retired"]);
+    expect(deleted.stderr).toBe("");
+    expect(deleted.stdout).toMatch(new RegExp(`^${app.id} deleted \\(version \\d+\\)\n$`));
+    expect((await ops.json<Resource>(["resource", "get", app.id])).status).toBe("deleted");
+
+    // Deleted resources are counted by status (the state machine's upper-case names) but left
+    // out of the sums.
+    const stats = await ops.json<ResourceStats>(["resource", "stats", ...east]);
+    expect(stats).toMatchObject({
+      total: 2,
+      byKind: { database: 1, server: 1 },
+      byStatus: { DELETED: 1, PROVISIONING: 1 },
+      byRegion: { "us-east": 2 },
+      byOwner: { "ops-1": 2 },
+      cpuTotal: 8,
+      memoryMibTotal: 16384,
+      diskGibTotal: 100,
+    });
+    const statsTable = await ops.run(["resource", "stats", ...east, "--kind", "database"]);
+    expect(statsTable.stdout).toMatch(/^FIELD\s+VALUE\n/);
+    expect(statsTable.stdout).toMatch(/\ntotal\s+1\n/);
+    expect(statsTable.stdout).toMatch(/\ncpu total\s+8\n/);
+
+    const byOps = await cli.json<OpLogRecord[]>(["log", "--actor", "ops-1"]);
+    // Refused attempts are recorded too, with their outcome.
+    expect(byOps.map((r) => [r.action, r.outcome === "ok" ? "ok" : "refused"])).toEqual([
+      ["user.login", "ok"],
+      ["resource.create", "ok"],
+      ["resource.create", "ok"],
+      ["resource.start", "ok"],
+      ["resource.install", "ok"],
+      ["resource.install", "refused"],
+      ["resource.delete", "refused"],
+      ["resource.stop", "ok"],
+      ["resource.delete", "ok"],
+    ]);
+    expect(byOps.every((r) => r.actor === "ops-1")).toBe(true);
+    const byAdmin = await cli.json<OpLogRecord[]>(["log", "--actor", "admin", "--limit", "1000"]);
+    expect(byAdmin.length).toBeGreaterThan(0);
+    expect(byAdmin.every((r) => r.actor === "admin")).toBe(true);
+    expect(byAdmin.map((r) => r.action)).toContain("user.register");
+    const table = await cli.run(["log", "--actor", "ops-1", "--limit", "1"]);
+    expect(table.stdout).toMatch(/\n\d+\s+\S+\s+ops-1\s+resource\.delete\s+/);
   });
 
   it("logs out: the token file is gone and commands ask for a login again", async () => {

@@ -180,6 +180,37 @@ describe("client library on a 3-member cluster", { timeout: 40_000 }, () => {
     expect(events[0]?.sequence).toBeLessThan(events[2]?.sequence ?? 0);
   });
 
+  it("replays resource changes from a store revision (sinceRevision)", async () => {
+    const created = await admin.resources.create({
+      name: "replayed-1",
+      category: "replayed",
+      region: REGION,
+      server: SERVER,
+    });
+    const started = await admin.resources.start(created.id);
+    await admin.resources.stop(created.id);
+    const watch = admin.resources.watch({
+      filter: { category: "replayed" },
+      sinceRevision: started.modRevision,
+    });
+    const events: ResourceEvent[] = [];
+    for await (const event of watch) {
+      events.push(event);
+      if (events.length === 2) break;
+    }
+    watch.close();
+    expect(events.map((e) => [e.type, e.resource.status, e.revision])).toEqual([
+      ["updated", "running", started.modRevision],
+      ["updated", "stopped", expect.any(Number)],
+    ]);
+    const both = admin.resources.watch({ sinceRevision: 1, sinceSequence: 1 });
+    await expect(both.started).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      message: expect.stringMatching(/since_sequence .*start_revision/),
+    });
+    both.close();
+  });
+
   it("lock(name, fn) excludes contending clients; the fence guards every write", async () => {
     const WORKERS = 4;
     const ROUNDS = 4;

@@ -111,6 +111,39 @@ describe("etcd3 client against cairn: KV, txn, compaction, maintenance", {
     await via(2).maintenance.defragment();
   });
 
+  it("answers Maintenance.Hash alike on every member, and differently after a write", async () => {
+    const hash = unaryMethod(
+      "/etcdserverpb.Maintenance/Hash",
+      etcdserverpb.HashRequest,
+      etcdserverpb.HashResponse,
+    );
+    const hashesAfter = async (key: string) => {
+      await via(0).put(key).value("x").exec();
+      const commit = (await cluster.status(await cluster.waitForLeader()))?.commitIndex ?? 0;
+      await cluster.waitForApplied(
+        cluster.members.map((m) => m.name),
+        commit,
+      );
+      return Promise.all(
+        cluster.members.map(async (m) => {
+          const channel = openChannel(m.client);
+          try {
+            return await callUnary(channel, hash, {}, 3000);
+          } finally {
+            channel.close();
+          }
+        }),
+      );
+    };
+    const before = await hashesAfter("hash-a");
+    expect(new Set(before.map((h) => Number(h.header?.revision))).size).toBe(1);
+    expect(new Set(before.map((h) => h.hash)).size).toBe(1);
+    const after = await hashesAfter("hash-b");
+    expect(new Set(after.map((h) => h.hash)).size).toBe(1);
+    expect(Number(after[0]?.header?.revision)).toBeGreaterThan(Number(before[0]?.header?.revision));
+    expect(after[0]?.hash).not.toBe(before[0]?.hash);
+  });
+
   it("raises, lists and disarms alarms cluster-wide; NOSPACE refuses puts but not deletes", async () => {
     const memberID = String((await cluster.status("n1"))?.id ?? 0);
     await via(0).maintenance.alarm({ action: "Activate", memberID, alarm: "Nospace" });

@@ -83,6 +83,15 @@ async function hashKvOf(cluster: TestCluster, names: readonly string[], revision
   );
 }
 
+async function statusOf(cluster: TestCluster, name: string) {
+  const channel = new Client(cluster.member(name).client, credentials.createInsecure());
+  try {
+    return await callUnary(channel, MAINTENANCE_SERVICE.Status, {});
+  } finally {
+    channel.close();
+  }
+}
+
 /** Waits until `names` have applied the leader's commit index, then compares HashKV at one revision. */
 async function expectSameState(cluster: TestCluster, client: Cairn, names: readonly string[]) {
   const { revision } = await client.put("hash-point", String(Date.now()));
@@ -132,6 +141,9 @@ describe("membership changes on a running cluster", { timeout: 180_000 }, () => 
       60_000,
       "n4 installs a snapshot",
     );
+    // Maintenance.Status reports each member's own learner state.
+    expect((await statusOf(cluster, "n4")).isLearner).toBe(true);
+    expect((await statusOf(cluster, "n1")).isLearner).toBe(false);
     await eventually(
       async () => {
         await client.cluster.promote(added.member.id);
@@ -139,6 +151,11 @@ describe("membership changes on a running cluster", { timeout: 180_000 }, () => 
       },
       60_000,
       "n4 promoted",
+    );
+    await eventually(
+      async () => ((await statusOf(cluster, "n4")).isLearner ? null : true),
+      10_000,
+      "n4 reports itself a voter",
     );
 
     // n5 joins directly as a voter.

@@ -1,10 +1,13 @@
 // cairn.v1.Users on a real 3-member cluster over raw gRPC: the first user
 // becomes admin, tokens verify on every member at once and on none after
 // Logout, role checks per role, password rules, the last admin, and the
-// --admin-password bootstrap.
+// --admin-password bootstrap; no password ever reaches a member's log or the op log.
+
+import { readFileSync } from "node:fs";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cairn } from "../../src/gen/cairn.js";
+import { OPLOG_SERVICE } from "../../src/server/platform/oplog.js";
 import { RESOURCES_SERVICE } from "../../src/server/platform/resources.js";
 import { USERS_SERVICE } from "../../src/server/platform/users.js";
 import { callUnary } from "../../src/transport/grpc-codec.js";
@@ -186,7 +189,8 @@ describe("--admin-password bootstraps the first admin", { timeout: 30_000 }, () 
   beforeAll(async () => {
     cluster = await TestCluster.start({
       size: 3,
-      extraArgs: ["--admin-password", "bootstrap secret 42"],
+      // The most verbose log level, so that "never logged" covers every log line.
+      extraArgs: ["--admin-password", "bootstrap secret 42", "--log-level", "trace"],
     });
     await cluster.waitForLeader(10_000);
     channels = new Channels(cluster);
@@ -219,5 +223,54 @@ describe("--admin-password bootstraps the first admin", { timeout: 30_000 }, () 
       email: "human@example.com",
     });
     expect(user.user?.roles).toEqual([ROLE_VIEWER]);
+  });
+
+  it("never writes a password to a member's log or to the op log", async () => {
+    const secrets = ["bootstrap secret 42", "Zq-unlogged-9317-pw", "Wr0ng-9317-guess", "Sh0rt-931"];
+    const [, registered, wrong, short] = secrets as [string, string, string, string];
+    await callUnary(channels.via(0), USERS_SERVICE.Register, {
+      username: "quiet",
+      password: registered,
+      email: "quiet@example.com",
+    });
+    const login = await callUnary(channels.via(1), USERS_SERVICE.Login, {
+      username: "quiet",
+      password: registered,
+    });
+    expect(login.token).not.toBe("");
+    await expectStatus(
+      callUnary(channels.via(2), USERS_SERVICE.Login, { username: "quiet", password: wrong }),
+      status.UNAUTHENTICATED,
+    );
+    await expectStatus(
+      callUnary(channels.via(2), USERS_SERVICE.Register, {
+        username: "shorty",
+        password: short,
+        email: "shorty@example.com",
+      }),
+      status.INVALID_ARGUMENT,
+    );
+    const admin = await callUnary(channels.via(0), USERS_SERVICE.Login, {
+      username: "admin",
+      password: "bootstrap secret 42",
+    });
+    const oplog = await callUnary(
+      channels.via(0),
+      OPLOG_SERVICE.List,
+      { pageSize: 500 },
+      {},
+      bearer(admin.token),
+    );
+    const actions = oplog.records.map((r) => r.action);
+    expect(actions).toContain("user.register");
+    expect(actions).toContain("user.login");
+    const recorded = JSON.stringify(oplog.records);
+    const logs = cluster.members.map((m) => readFileSync(m.logFile, "utf8"));
+    // The logs are real: each member logged its start, at the most verbose level.
+    for (const log of logs) expect(log).toContain('"msg":"serving"');
+    for (const secret of secrets) {
+      expect(recorded).not.toContain(secret);
+      for (const log of logs) expect(log).not.toContain(secret);
+    }
   });
 });

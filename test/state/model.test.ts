@@ -39,6 +39,8 @@ class Model {
   versions: Version[] = [];
   revision = 1;
   compactRevision = 0;
+  /** etcd's compactMainRev: -1 until the first compaction. */
+  firstRevision = -1;
   leases = new Map<number, { ttl: number; expiresAtMs: number }>();
   private pending = 0; // changes made by the command being applied
 
@@ -215,9 +217,10 @@ function expected(model: Model, command: Command, applied: Applied): unknown {
     case "txn":
       return modelTxn(model, command);
     case "compact":
-      if (command.revision <= model.compactRevision) return { kind: "error", code: "compacted" };
+      if (command.revision <= model.firstRevision) return { kind: "error", code: "compacted" };
       if (command.revision > model.revision) return { kind: "error", code: "future-rev" };
       model.compactRevision = command.revision;
+      model.firstRevision = command.revision;
       return {
         kind: "compact",
         ok: { revision: model.revision, compactRevision: command.revision },

@@ -220,6 +220,47 @@ describe("compaction", () => {
     expect(keysOf(rangeOk(sm.range(query("a", "\0"))).kvs)).toEqual(["b", "c"]);
   });
 
+  it("as etcd 3.4: a negative revision is always Compacted; 0 compacts once, a store never compacted", () => {
+    const { sm, store } = run([put("a", "1")]);
+    expect(sm.apply(compactTo(-1)).result).toEqual({ kind: "error", code: "compacted" });
+    expect(sm.apply(compactTo(-5)).result).toEqual({ kind: "error", code: "compacted" });
+    const zero = sm.apply(compactTo(0));
+    store.apply(zero.writes);
+    expect(okOf(zero, "compact")).toEqual({ revision: 2, compactRevision: 0 });
+    expect(sm.kv.firstRevision).toBe(0);
+    expect(sm.apply(compactTo(0)).result).toEqual({ kind: "error", code: "compacted" });
+    // It is state: a member that restarts remembers it.
+    const reloaded = store.reload();
+    expect(reloaded.kv.firstRevision).toBe(0);
+    expect(reloaded.apply(compactTo(0)).result).toEqual({ kind: "error", code: "compacted" });
+    expect(reloaded.apply(compactTo(-1)).result).toEqual({ kind: "error", code: "compacted" });
+    expect(at(reloaded, "a")?.value).toBe("1");
+  });
+
+  it("a plain range below revision 0 reads the current revision, compacted or not", () => {
+    const { sm } = run([...history(), compactTo(5)]);
+    expect(at(sm, "b", -1)?.value).toBe("2");
+    expect(at(sm, "c", -100)?.value).toBe("1");
+  });
+
+  it("a range inside a txn below the first revision is Compacted (etcd's txn check)", () => {
+    const rangeIn = (sm: StateMachine, revision: number) =>
+      sm.apply(txn([], [rangeOp("a", "", { revision })])).result;
+    const fresh = run([put("a", "1")]).sm;
+    // Never compacted: the first revision is -1, so -1 and 0 read now and -2 is Compacted.
+    expect(rangeIn(fresh, -1).kind).toBe("txn");
+    expect(rangeIn(fresh, 0).kind).toBe("txn");
+    expect(rangeIn(fresh, -2)).toEqual({ kind: "error", code: "compacted" });
+    fresh.apply(compactTo(0));
+    expect(rangeIn(fresh, -1)).toEqual({ kind: "error", code: "compacted" });
+    expect(rangeIn(fresh, 0).kind).toBe("txn");
+    const { sm } = run([...history(), compactTo(5)]);
+    expect(rangeIn(sm, -1)).toEqual({ kind: "error", code: "compacted" });
+    expect(rangeIn(sm, 4)).toEqual({ kind: "error", code: "compacted" });
+    expect(rangeIn(sm, 5).kind).toBe("txn");
+    expect(rangeIn(sm, 8)).toEqual({ kind: "error", code: "future-rev" });
+  });
+
   it("writes after a compaction continue version and create_revision of surviving keys", () => {
     const { sm } = run([...history(), compactTo(7), put("b", "3")]);
     expect(at(sm, "b")).toMatchObject({ create: 5, mod: 8, version: 3 });

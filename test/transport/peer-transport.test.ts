@@ -155,10 +155,14 @@ describe("PeerTransport", () => {
     b.transport.send([tagged(2, 1, 2)]);
 
     await waitFor(() => a.transport.peerStats().get(2)?.roundTripMs != null, "a ping round trip");
+    await waitFor(() => a.received().length === 1 && b.received().length === 1, "both messages");
+    // Each side got exactly the other's message, intact.
+    expect(b.received()).toEqual([tagged(1, 2, 1)]);
+    expect(a.received()).toEqual([tagged(2, 1, 2)]);
     const stats = a.transport.peerStats().get(2);
     expect(stats?.connected).toBe(true);
+    expect(Number.isFinite(stats?.roundTripMs)).toBe(true);
     expect(stats?.roundTripMs).toBeGreaterThanOrEqual(0);
-    expect(stats?.roundTripMs).toBeLessThan(1_000);
     expect(stats?.lastContactMs).toBeGreaterThanOrEqual(before);
     expect(stats?.bytesSent).toBeGreaterThan(0);
     expect(stats?.bytesReceived).toBeGreaterThan(0);

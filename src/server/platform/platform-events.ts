@@ -11,7 +11,7 @@
 import type { OpLogRecord, PlatformError, PlatformEvent } from "../../state/index.js";
 import { assert } from "../../util/assert.js";
 import { CairnError } from "../errors.js";
-import { invalid, orThrow } from "./platform-errors.js";
+import { invalid, orThrow, platformError } from "./platform-errors.js";
 
 /** Listeners (lock waits, membership watches) one member holds; past it calls fail. */
 export const FEED_LISTENERS_MAX = 20_000;
@@ -29,6 +29,7 @@ export interface FeedNode {
     readonly platform: {
       readonly oplog: { readonly lastSequence: number };
       opLogSince(sequence: number, limit: number): readonly OpLogRecord[] | PlatformError;
+      opLogSequenceAtRevision(revision: number): number | PlatformError;
     };
   };
   onPlatformApplied(listener: FeedListener): void;
@@ -114,6 +115,21 @@ export class PlatformFeed {
     // Refused the same way a later read would be, but before the stream starts.
     orThrow(this.node.stateMachine.platform.opLogSince(since, 1));
     return since;
+  }
+
+  /**
+   * The sequence a watch from store revision `revision` starts at: the first
+   * record at or after it (later records than P wake the reader when
+   * published). Records before it in the op log all have lower revisions; the
+   * caller still skips later ones below `revision` (a revision not reached yet).
+   */
+  startSequenceAtRevision(revision: number): number {
+    if (!(Number.isSafeInteger(revision) && revision >= 1)) {
+      throw invalid(`start_revision must be 0 (from now) or a store revision, got ${revision}`);
+    }
+    const sequence = this.node.stateMachine.platform.opLogSequenceAtRevision(revision);
+    if (typeof sequence !== "number") throw platformError(sequence);
+    return sequence;
   }
 
   private park(sequence: number, signal: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 // Resources.Watch: resource changes rebuilt from the op log, so replay (from
-// since_sequence) and live delivery are one path. Each successful resource
+// since_sequence or start_revision) and live delivery are one path. Each successful resource
 // record names the resource and the revision of its change; the version at
 // that revision and the one just before come from the resource history the
 // state machine keeps for List. A change is sent when either version matches
@@ -16,7 +16,7 @@ import { assert } from "../../util/assert.js";
 import { CairnError } from "../errors.js";
 import { requireGrant } from "./auth.js";
 import type { PlatformDeps } from "./deps.js";
-import { orThrow } from "./platform-errors.js";
+import { invalid, orThrow } from "./platform-errors.js";
 import type { StreamContext } from "./platform-stream.js";
 import { filterFromProto, resourceToProto } from "./resource-codec.js";
 
@@ -78,6 +78,18 @@ export function resourceEvent(
   };
 }
 
+/** The first op-log sequence to replay: from since_sequence, from start_revision, or from now. */
+function startAt(deps: PlatformDeps, sinceSequence: number, startRevision: number): number {
+  if (sinceSequence !== 0 && startRevision !== 0) {
+    throw invalid(
+      `give since_sequence or start_revision, not both (got since_sequence ${sinceSequence} and start_revision ${startRevision})`,
+    );
+  }
+  return startRevision === 0
+    ? deps.feed.startSequence(sinceSequence)
+    : deps.feed.startSequenceAtRevision(startRevision);
+}
+
 export async function watchResources(
   deps: PlatformDeps,
   request: cairn.v1.WatchResourcesRequest,
@@ -88,13 +100,15 @@ export async function watchResources(
   const labels = orThrow(parseLabelSelector(filter.labelSelector));
   const selection: Selection = { resourceId: request.resourceId, filter, labels };
   const history = deps.node.stateMachine.platform.resources;
-  let next = deps.feed.startSequence(request.sinceSequence);
+  const startRevision = request.startRevision;
+  let next = startAt(deps, request.sinceSequence, startRevision);
   // The first response confirms the watch and the revision it starts from.
   await context.write({ header: deps.headers.header(deps.feed.revision), events: [] });
   for (;;) {
     const records = await deps.feed.read(next, context.signal);
     next = (records[records.length - 1] as OpLogRecord).sequence + 1;
     const events = records
+      .filter((record) => record.revision >= startRevision)
       .map((record) => resourceEvent(history, record, selection))
       .filter((event) => event !== null);
     if (events.length > 0) {

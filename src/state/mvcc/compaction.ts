@@ -10,9 +10,13 @@ export type CompactOutcome =
   | { readonly kind: "ok"; readonly writes: readonly TableWrite[]; readonly droppedCount: number }
   | { readonly kind: "error"; readonly code: "compacted" | "future-rev" };
 
-/** etcd: at or below the current compact revision → Compacted; above the current revision → FutureRev. */
+/**
+ * etcd: at or below the current compact revision → Compacted (on a store never
+ * compacted that is -1, so Compact(0) succeeds once and a negative revision
+ * never does); above the current revision → FutureRev.
+ */
 export function compact(store: MvccStore, revision: number): CompactOutcome {
-  if (revision <= store.compactRevision) {
+  if (revision <= store.firstRevision) {
     return { kind: "error", code: "compacted" };
   }
   if (revision > store.revision) {

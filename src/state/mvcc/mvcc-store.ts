@@ -29,6 +29,11 @@ export interface KvReadView {
   readonly revision: number;
   /** Reads below this revision fail with Compacted. 0 = never compacted. */
   readonly compactRevision: number;
+  /**
+   * etcd's compactMainRev: -1 until the first compaction (which may be to 0),
+   * then compactRevision. Txn ranges and Compact check against it.
+   */
+  readonly firstRevision: number;
   get(key: string, revision?: number): KeyValue | undefined;
   /** Live keys in range as of revision, in byte order. */
   scan(range: KeyRange, revision: number): Generator<KeyValue>;
@@ -48,6 +53,7 @@ export class MvccStore implements KvReadView {
   /** etcd starts an empty store at revision 1. */
   private currentRevision = 1;
   private compactRevisionValue = 0;
+  private compactedEver = false;
 
   get revision(): number {
     return this.currentRevision;
@@ -55,6 +61,10 @@ export class MvccStore implements KvReadView {
 
   get compactRevision(): number {
     return this.compactRevisionValue;
+  }
+
+  get firstRevision(): number {
+    return this.compactedEver ? this.compactRevisionValue : -1;
   }
 
   /** Every stored version (tombstones included) in revision order. */
@@ -117,7 +127,7 @@ export class MvccStore implements KvReadView {
 
   /** @internal compaction: drops superseded history at or below revision; returns it in revision order. */
   compactHistory(revision: number): KeyVersion[] {
-    assert(revision > this.compactRevisionValue, "compaction must move forward");
+    assert(revision > this.firstRevision, "compaction must move forward");
     assert(revision <= this.currentRevision, "cannot compact the future");
     const dropped = new Set<KeyVersion>();
     const emptied = new Set<string>();
@@ -135,6 +145,7 @@ export class MvccStore implements KvReadView {
     for (const key of emptied) this.index.delete(key);
     this.order.removeMany(emptied);
     this.compactRevisionValue = revision;
+    this.compactedEver = true;
     return inOrder;
   }
 
@@ -172,7 +183,9 @@ export class MvccStore implements KvReadView {
       return;
     }
     assert(name === "compact", `unknown kv-meta key ${name}`);
-    assert(revision >= 1, `stored compact revision ${revision} < 1`);
+    // 0 is a compaction too (etcd accepts Compact(0) once): it is stored like any other.
+    assert(revision >= 0, `stored compact revision ${revision} < 0`);
     this.compactRevisionValue = revision;
+    this.compactedEver = true;
   }
 }

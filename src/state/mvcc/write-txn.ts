@@ -43,6 +43,10 @@ export class WriteTxn implements KvReadView {
     return this.store.compactRevision;
   }
 
+  get firstRevision(): number {
+    return this.store.firstRevision;
+  }
+
   get changed(): boolean {
     return this.events.length > 0;
   }

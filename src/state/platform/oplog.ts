@@ -261,14 +261,24 @@ export class OpLog {
 
   /** The first retained sequence whose time is >= atMs (last + 1 if none). */
   private firstAtOrAfter(atMs: number): number {
+    return this.firstWhere((record) => record.atMs >= atMs);
+  }
+
+  /** The first retained sequence whose revision is >= revision (last + 1 if none). */
+  firstAtOrAfterRevision(revision: number): number {
+    return this.firstWhere((record) => record.revision >= revision);
+  }
+
+  /** Binary search: `holds` must be false, then true, along the sequence (atMs and revision are). */
+  private firstWhere(holds: (record: OpLogRecord) => boolean): number {
     let lo = this.first;
     let hi = this.last + 1;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
       const record = this.records.get(mid);
       assert(record !== undefined, `op-log record ${mid} missing`);
-      if (record.atMs < atMs) lo = mid + 1;
-      else hi = mid;
+      if (holds(record)) hi = mid;
+      else lo = mid + 1;
     }
     return lo;
   }

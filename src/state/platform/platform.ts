@@ -37,6 +37,7 @@ import {
   locateKey,
   type OpLogListPage,
   type OpLogListRequest,
+  opLogSequenceAtRevision,
   opLogSince,
   type UserPage,
 } from "./reads.js";
@@ -209,6 +210,10 @@ export class Platform implements PlatformTables {
 
   opLogSince(sequence: number, limit: number): readonly OpLogRecord[] | PlatformError {
     return opLogSince(this, sequence, limit);
+  }
+
+  opLogSequenceAtRevision(revision: number): number | PlatformError {
+    return opLogSequenceAtRevision(this, revision, this.kv.revision);
   }
 
   locate(group: string, key: string, replicas: number): LocateAnswer | PlatformError {

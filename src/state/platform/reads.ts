@@ -132,6 +132,37 @@ export function opLogSince(
   return tables.oplog.query({ ...query, cursor: sequence - 1, limit }).records;
 }
 
+/**
+ * The first op-log sequence whose revision is >= `revision` (past the last
+ * when none is yet), for a watch from a revision. Refused like opLogSince
+ * when retention may have dropped a record at or after `revision`: records
+ * sharing the oldest kept record's revision may be gone, so a log that lost
+ * records serves only revisions above that one (above `currentRevision` once
+ * it lost them all).
+ */
+export function opLogSequenceAtRevision(
+  tables: PlatformTables,
+  revision: number,
+  currentRevision: number,
+): number | PlatformError {
+  if (!(Number.isSafeInteger(revision) && revision >= 1))
+    return invalidArgument(`start_revision must be >= 1, got ${revision}`);
+  const { oplog } = tables;
+  const first = oplog.firstSequence;
+  const dropped = first === 0 ? oplog.lastSequence > 0 : first > 1;
+  if (dropped) {
+    const oldestKept = first === 0 ? undefined : oplog.get(first);
+    const floor = (oldestKept?.revision ?? currentRevision) + 1;
+    if (revision < floor) {
+      return failedPrecondition(
+        `op-log records from revision ${revision} were dropped by retention; ` +
+          `the oldest revision a watch can start from is ${floor}`,
+      );
+    }
+  }
+  return oplog.firstAtOrAfterRevision(revision);
+}
+
 export interface LocateAnswer {
   readonly revision: number;
   /** Best first; at most `replicas`, fewer when the group is smaller. */
