@@ -146,6 +146,27 @@ export class WatchHub {
     this.revisionValue = revision;
   }
 
+  /**
+   * A snapshot install replaced the state: the revisions between P and the
+   * new state's were never published, so every synced watcher goes back to
+   * unsynced and reads them from history (found by jepsen-lite: before this,
+   * synced watchers on a member that installed a snapshot silently skipped
+   * them). Events the snapshot's history no longer holds end the watch as
+   * compacted, as etcd does, never as a silent gap.
+   */
+  replaced(): void {
+    const next = this.source.kv.revision;
+    assert(next >= this.revisionValue, `snapshot moved the revision back to ${next}`);
+    const synced = [...this.keyWatchers.values()].flatMap((set) => [...set]);
+    synced.push(...this.rangeWatchers);
+    for (const watcher of synced) {
+      this.unindex(watcher);
+      watcher.state = "unsynced";
+      watcher.owner.onUnsynced(watcher);
+    }
+    this.revisionValue = next;
+  }
+
   /** One history read for an unsynced watcher, cut at P; syncs it when it reaches P. */
   catchUp(watcher: Watcher, budget: CatchUpBudget): CatchUpResult {
     assert(watcher.state === "unsynced", `catch-up of a ${watcher.state} watcher`);

@@ -31,6 +31,8 @@ export interface WatchNode {
   readonly leaderId: number;
   onApplied(listener: (events: readonly WatchEvent[], revision: number) => void): void;
   onLeadership(listener: () => void): void;
+  /** Told after a snapshot install replaced the whole state. */
+  onStateReplaced(listener: () => void): void;
 }
 
 export interface WatchServiceDeps {
@@ -104,6 +106,7 @@ export function registerWatchService(server: Server, deps: WatchServiceDeps): Wa
     eventsSince: (query) => node.stateMachine.eventsSince(query),
   });
   deps.node.onApplied((events, revision) => hub.publish(events, revision));
+  deps.node.onStateReplaced(() => hub.replaced());
   const headers = memoizedHeaders(deps.headers, deps.node);
   const limits: WatchStreamLimits = {
     ...WATCH_STREAM_DEFAULTS,

@@ -38,6 +38,8 @@ class Member {
 
   onLeadership(): void {}
 
+  onStateReplaced(): void {}
+
   commit(...commands: Command[]): void {
     for (const command of commands) {
       const { events } = this.stateMachine.apply(command);

@@ -112,6 +112,23 @@ describe("delivery", () => {
     expect(seenEvents(sink.received, 0).map((e) => e.value)).toEqual(["2", "3", "4", "5"]);
   });
 
+  it("after a snapshot install, re-reads the revisions it never saw published, then goes on live", () => {
+    const node = new FakeNode();
+    puts(node, ["a", "1"]);
+    const { stream, sink, scheduler } = openStream(node);
+    stream.handle(createRequest("a", { rangeEnd: "b" }));
+    scheduler.runAll();
+    // As on a follower that installs a snapshot: applied, never published one by one.
+    node.apply(put("a", "2"));
+    node.apply(put("ab", "3"));
+    node.inFlight.length = 0;
+    node.hub.replaced();
+    scheduler.runAll();
+    puts(node, ["a", "4"]);
+    scheduler.runAll();
+    expect(seenEvents(sink.received, 0).map((e) => e.value)).toEqual(["2", "3", "4"]);
+  });
+
   it("keeps a future start waiting and never sends older events (etcd #20221)", () => {
     const node = new FakeNode();
     const { stream, sink, scheduler } = openStream(node);
