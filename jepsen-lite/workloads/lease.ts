@@ -110,21 +110,32 @@ export class LeaseWorkload implements Workload {
     }
     const untilMs = grantedAtMs + ttl * 1000 + this.options.watchPastTtlMs;
     let absentReads = 0;
+    // Reads move on to the next member after a failure: a lease whose member is
+    // paused or cut off for the whole window would otherwise never be seen gone.
+    const names = ctx.endpoints.names;
+    let readNode = node;
     // A round runs to its end even after the load phase stops (bounded by
     // untilMs): a lease never seen gone proves nothing either way.
     while (Date.now() < untilMs && absentReads < 2) {
       await sleep(this.options.readEveryMs);
-      history.record({ process, type: "invoke", f: "lease:read", key, node });
+      history.record({ process, type: "invoke", f: "lease:read", key, node: readNode });
       try {
         const range = await endpoints.call(
-          node,
+          readNode,
           KV_SERVICE.Range,
           { key: bytes(key) },
           opTimeoutMs,
         );
         const present = range.kvs.length > 0;
         if (!present) absentReads++;
-        history.record({ process, type: "ok", f: "lease:read", key, value: { present }, node });
+        history.record({
+          process,
+          type: "ok",
+          f: "lease:read",
+          key,
+          value: { present },
+          node: readNode,
+        });
       } catch (error) {
         this.counts.info++;
         history.record({
@@ -132,10 +143,11 @@ export class LeaseWorkload implements Workload {
           type: "info",
           f: "lease:read",
           key,
-          node,
+          node: readNode,
           error: describeError(error),
         });
         process = history.newProcess();
+        readNode = names[(names.indexOf(readNode) + 1) % names.length] ?? node;
       }
     }
     if (absentReads > 0) this.counts.expiredSeen++;
