@@ -42,9 +42,11 @@ export const PLANTED: readonly { readonly bug: string; readonly args: readonly s
   },
   {
     bug: "no-read-index",
+    // The stale window is short (check-quorum deposes the old leader within two
+    // election timeouts), so: many short isolations, many readers, few keys.
     args: [
-      ...["--time", "30", "--nemesis", "partition-isolate-leader", "--workload", "register"],
-      ...["--keys", "3", "--workers", "15"],
+      ...["--time", "45", "--nemesis", "partition-isolate-leader", "--workload", "register"],
+      ...["--keys", "3", "--workers", "15", "--quiet-ms", "1000,1500", "--hold-scale", "0.4"],
     ],
   },
   {
