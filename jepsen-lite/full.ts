@@ -4,7 +4,7 @@
 // and full-<time>/summary.{json,md} in the store. Exit 0 only when every run
 // ended as it must: acceptance, etcd and control runs valid, planted bugs caught.
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { etcdBinary, etcdMissingReason } from "../cluster/etcd-cluster.js";
@@ -35,6 +35,23 @@ interface Outcome {
   readonly seconds: number;
   readonly dir: string | null;
   readonly log: string;
+  /** The checkers that said false (or unknown): why the run was not valid. */
+  readonly notValid: readonly string[];
+}
+
+/** Names of the checkers in results.json that did not say true. */
+function checkersNotValid(dir: string | null): string[] {
+  if (dir === null) return [];
+  try {
+    const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as {
+      checkers?: Record<string, { valid?: unknown }>;
+    };
+    return Object.entries(results.checkers ?? {})
+      .filter(([, c]) => c.valid !== true)
+      .map(([name, c]) => (c.valid === false ? name : `${name}?`));
+  } catch {
+    return [];
+  }
 }
 
 function resultOf(code: number | null): Outcome["result"] {
@@ -87,6 +104,7 @@ async function runOne(run: SuiteRun, store: string, logPath: string): Promise<Ou
     seconds: Math.round((Date.now() - startMs) / 1000),
     dir,
     log: logPath,
+    notValid: checkersNotValid(dir),
   };
 }
 
@@ -102,17 +120,20 @@ function summarize(outcomes: readonly Outcome[]): string {
       `| ${group} | ${mine.length} | ${mine.filter((o) => o.passed).length} | ${results} |`,
     );
   }
-  const bugs = new Map<string, { caught: number; runs: number }>();
+  const bugs = new Map<string, { caught: number; runs: number; by: Set<string> }>();
   for (const o of outcomes.filter((x) => x.run.group === "planted")) {
     const bug = o.run.args[o.run.args.indexOf("--unsafe") + 1] ?? "?";
-    const rate = bugs.get(bug) ?? { caught: 0, runs: 0 };
+    const rate = bugs.get(bug) ?? { caught: 0, runs: 0, by: new Set<string>() };
     rate.runs++;
     if (o.result === "invalid") rate.caught++;
+    for (const name of o.notValid) if (!name.endsWith("?")) rate.by.add(name);
     bugs.set(bug, rate);
   }
   if (bugs.size > 0) {
-    lines.push("", "| planted bug | caught |", "| --- | --- |");
-    for (const [bug, rate] of bugs) lines.push(`| ${bug} | ${rate.caught} of ${rate.runs} |`);
+    lines.push("", "| planted bug | caught | by |", "| --- | --- | --- |");
+    for (const [bug, rate] of bugs) {
+      lines.push(`| ${bug} | ${rate.caught} of ${rate.runs} | ${[...rate.by].join(", ")} |`);
+    }
   }
   const off = outcomes.filter((o) => !o.passed);
   if (off.length > 0) {
@@ -182,7 +203,7 @@ async function main(): Promise<number> {
     );
     outcomes.push(outcome);
     console.log(
-      `[${i + 1}/${runs.length}] ${run.name}: ${outcome.result}${outcome.passed ? "" : ` (expected ${run.expect})`}, ${outcome.seconds} s${outcome.dir === null ? "" : `, ${outcome.dir}`}`,
+      `[${i + 1}/${runs.length}] ${run.name}: ${outcome.result}${outcome.passed ? "" : ` (expected ${run.expect})`}${outcome.notValid.length > 0 ? ` [${outcome.notValid.join(" ")}]` : ""}, ${outcome.seconds} s${outcome.dir === null ? "" : `, ${outcome.dir}`}`,
     );
   }
   const table = summarize(outcomes);
