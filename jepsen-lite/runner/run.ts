@@ -86,6 +86,8 @@ const LEADER_WAIT_MS = 30_000;
 const FINAL_TIMEOUT_MS = 30_000;
 /** After the load phase is told to stop, how long workers get to finish. */
 const DRAIN_MS_MAX = 15_000;
+/** After healing, how much longer the checkers wait for workers still finishing a round. */
+const LATE_DRAIN_MS_MAX = 30_000;
 
 function makeWorkload(name: WorkloadName, options: RunOptions): Workload {
   switch (name) {
@@ -151,8 +153,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
     const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
     say(`cluster of ${options.nodes} up (leader ${leader}), net ${theNet.backend}, store ${dir}`);
     const phase = { options, history, endpoints, nemesis, say };
-    const { workloads, firstFaultMs } = await loadPhase(phase);
-    const checkers = await judge(phase, cluster, theNet, workloads, firstFaultMs);
+    const { workloads, firstFaultMs, load } = await loadPhase(phase);
+    const checkers = await judge(phase, cluster, theNet, workloads, firstFaultMs, load);
     valid = combine(Object.values(checkers).map((c) => c.valid));
     const counts = countTypes(history);
     writeFileSync(
@@ -205,7 +207,9 @@ interface Phase {
 }
 
 /** Workloads and the nemesis plan run together for --time seconds (or until interrupted). */
-async function loadPhase(phase: Phase): Promise<{ workloads: Workload[]; firstFaultMs: number }> {
+async function loadPhase(
+  phase: Phase,
+): Promise<{ workloads: Workload[]; firstFaultMs: number; load: Promise<unknown> }> {
   const { options, history, endpoints, nemesis, say } = phase;
   const loadStartMs = history.now();
   const plan = planFaults({
@@ -241,7 +245,7 @@ async function loadPhase(phase: Phase): Promise<{ workloads: Workload[]; firstFa
   await Promise.race([load, sleepMs(DRAIN_MS_MAX)]);
   clearInterval(ticker);
   say(`load done: ${progressLine(history, nemesis.events)}; healing`);
-  return { workloads, firstFaultMs: plan[0]?.startMs ?? Number.POSITIVE_INFINITY };
+  return { workloads, firstFaultMs: plan[0]?.startMs ?? Number.POSITIVE_INFINITY, load };
 }
 
 /** Heal, final reads and hashes, then every checker: the runner's own and the workloads'. */
@@ -251,6 +255,7 @@ async function judge(
   net: Net,
   workloads: readonly Workload[],
   firstFaultMs: number,
+  load: Promise<unknown>,
 ): Promise<Record<string, DetailedResult | CheckerResult>> {
   const { options, history, endpoints } = phase;
   const checkers: Record<string, DetailedResult | CheckerResult> = {};
@@ -309,6 +314,8 @@ async function judge(
     : families.includes("pause")
       ? 2 * electionTimeoutMs
       : 0;
+  // Rounds that outlived the drain (a lease not yet seen gone) can finish now that all is healed.
+  await Promise.race([load, sleepMs(LATE_DRAIN_MS_MAX)]);
   const result = await check(history.ops, options.workloads, {
     locks,
     electionTimeoutMs,

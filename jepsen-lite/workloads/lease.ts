@@ -15,6 +15,8 @@ export interface LeaseOptions {
   readonly readEveryMs: number;
   /** Stop watching a key this long after TTL (it should be gone by then). */
   readonly watchPastTtlMs: number;
+  /** How much longer a round reads a key it has not yet seen gone. */
+  readonly confirmPastWindowMs: number;
   readonly roundsPerWorkerMax: number;
 }
 
@@ -23,6 +25,7 @@ export const LEASE_DEFAULTS: LeaseOptions = {
   ttlSeconds: 3,
   readEveryMs: 300,
   watchPastTtlMs: 8_000,
+  confirmPastWindowMs: 20_000,
   roundsPerWorkerMax: 1_000,
 };
 
@@ -116,7 +119,14 @@ export class LeaseWorkload implements Workload {
     let readNode = node;
     // A round runs to its end even after the load phase stops (bounded by
     // untilMs): a lease never seen gone proves nothing either way.
-    while (Date.now() < untilMs && absentReads < 2) {
+    // Past untilMs a lease never yet seen gone is read on (bounded): after a
+    // kill-all no member may answer for the whole window, and an expiry never
+    // observed leaves the checker "unknown".
+    const readOn = (): boolean =>
+      absentReads < 2 &&
+      (Date.now() < untilMs ||
+        (absentReads === 0 && Date.now() < untilMs + this.options.confirmPastWindowMs));
+    while (readOn()) {
       await sleep(this.options.readEveryMs);
       history.record({ process, type: "invoke", f: "lease:read", key, node: readNode });
       try {
