@@ -3,7 +3,7 @@
 // reads and hash comparison, check the history, and write the store dir.
 
 import { setMaxListeners } from "node:events";
-import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ProcessCluster } from "../../cluster/process-cluster.js";
 import { CLUSTER_SERVICE } from "../../src/server/services.js";
@@ -129,7 +129,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const startNs = process.hrtime.bigint();
   const history = new History(join(dir, "history.jsonl"), startNs);
   let endpoints: Endpoints | null = null;
-  const { cluster, net: theNet } = await startTarget(options, () => endpoints);
+  const { cluster, net: theNet, leader } = await startTargetUp(options, () => endpoints);
   endpoints = new Endpoints(cluster.members.map((m) => ({ name: m.name, address: m.client })));
   // If the harness exits mid-run (a second Ctrl-C), take the members with it.
   const killMembers = (): void => {
@@ -150,7 +150,6 @@ export async function run(options: RunOptions): Promise<RunResult> {
   });
   let valid: Validity = "unknown";
   try {
-    const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
     say(`cluster of ${options.nodes} up (leader ${leader}), net ${theNet.backend}, store ${dir}`);
     const phase = { options, history, endpoints, nemesis, say };
     const { workloads, firstFaultMs, load } = await loadPhase(phase);
@@ -324,6 +323,48 @@ async function judge(
     ...(platform === undefined || platform === null ? {} : { platform }),
   });
   return { ...checkers, ...result.checkers };
+}
+
+/** Start attempts when a member lost its port to another process (EADDRINUSE). */
+const START_ATTEMPTS_MAX = 3;
+
+/**
+ * Starts the target and waits for its first leader. Ports are picked free and
+ * then handed to the members, so another process on the machine (a second
+ * harness, a parallel test file) can take one in between: a member then dies
+ * with EADDRINUSE and no leader appears. Such a start is retried on fresh
+ * ports; any other failure is thrown as is, with the cluster stopped.
+ */
+async function startTargetUp(
+  options: RunOptions,
+  endpoints: () => Endpoints | null,
+): Promise<{ cluster: Target; net: Net; leader: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const { cluster, net } = await startTarget(options, endpoints);
+    try {
+      return { cluster, net, leader: await cluster.waitForLeader(LEADER_WAIT_MS) };
+    } catch (error) {
+      // cairn says EADDRINUSE; etcd says "bind: address already in use".
+      const portTaken = cluster.members.some((m) =>
+        logMentions(m.logFile, ["EADDRINUSE", "address already in use"]),
+      );
+      await cluster.stop(false);
+      await net.close();
+      if (!portTaken || attempt >= START_ATTEMPTS_MAX) throw error;
+      options.progress?.(
+        `a member's port was taken by another process; starting again (attempt ${attempt + 1})`,
+      );
+    }
+  }
+}
+
+function logMentions(file: string, texts: readonly string[]): boolean {
+  try {
+    const log = readFileSync(file, "utf8");
+    return texts.some((text) => log.includes(text));
+  } catch {
+    return false;
+  }
 }
 
 /**
