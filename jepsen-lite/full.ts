@@ -24,6 +24,7 @@ const USAGE = `usage: npm run jepsen:full -- [options]
   --planted-runs N   runs per planted bug, and as many controls (default 1; 10 for detection rates)
   --etcd-runs N      calibration runs against a real etcd 3.4 (default 3)
   --only LIST        some of ${GROUPS.join(",")} (default all)
+  --bugs LIST        only these planted bugs and their controls (default all)
   --seed N           first seed; each run takes the next (default 1000)
   --store DIR        parent of the runs' directories (default jepsen-lite/store)`;
 
@@ -153,6 +154,7 @@ async function main(): Promise<number> {
       "planted-runs": { type: "string", default: "1" },
       "etcd-runs": { type: "string", default: "3" },
       only: { type: "string" },
+      bugs: { type: "string" },
       seed: { type: "string", default: "1000" },
       store: { type: "string", default: resolve(ROOT, "jepsen-lite", "store") },
       help: { type: "boolean", default: false },
@@ -187,6 +189,7 @@ async function main(): Promise<number> {
     rootNet: root.ok,
     seed: count("seed", values.seed, 0, 2 ** 31),
     only: groups,
+    ...(values.bugs === undefined ? {} : { bugs: values.bugs.split(",").filter((b) => b !== "") }),
   });
   if (!root.ok && groups.includes("etcd")) {
     console.log(`full: etcd runs get process faults only (no --net root: ${root.reason})`);

@@ -25,6 +25,8 @@ export interface SuiteOptions {
   readonly rootNet: boolean;
   readonly seed: number;
   readonly only?: readonly SuiteGroup[];
+  /** Only these planted bugs (and their controls); default all. */
+  readonly bugs?: readonly string[];
 }
 
 export const ALL_NEMESES = "partition,kill,pause,slow,member,snapshot";
@@ -94,7 +96,7 @@ export function suiteRuns(options: SuiteOptions): SuiteRun[] {
       });
     }
   }
-  for (const planted of PLANTED) {
+  for (const planted of PLANTED.filter((p) => options.bugs?.includes(p.bug) ?? true)) {
     for (let i = 0; i < options.plantedRuns; i++) {
       const runSeed = String(seed++);
       if (wanted(options, "planted")) {

@@ -57,8 +57,11 @@ describe("jepsen:full suite", () => {
     expect(rooted.every((r) => flag(r.args, "--nemesis")?.includes("partition"))).toBe(true);
   });
 
-  it("runs only the groups asked for", () => {
+  it("runs only the groups and bugs asked for", () => {
     const runs = suiteRuns({ ...BASE, only: ["planted"] });
     expect(new Set(runs.map((r) => r.group))).toEqual(new Set(["planted"]));
+    const one = suiteRuns({ ...BASE, only: ["planted", "control"], bugs: ["no-fsync"] });
+    expect(one).toHaveLength(20);
+    expect(one.every((r) => r.name.includes("no-fsync"))).toBe(true);
   });
 });
