@@ -36,8 +36,21 @@ export interface LeaseTrack {
   readonly observations: readonly LeaseObservation[];
 }
 
+/** Whether a majority agreed on a leader at `time` (ms since the run started). */
+export interface LeaderSample {
+  readonly time: number;
+  readonly led: boolean;
+}
+
 export interface LeaseOptions {
   readonly electionTimeoutMs: number;
+  /**
+   * Leader presence through the run, in time order. Given, a lease must be
+   * gone by TTL + election timeout + ε counted from the first led sample at
+   * or after its expiry (only a leader expires leases); without a led sample
+   * after expiry there is no upper bound. Not given: from the expiry itself.
+   */
+  readonly leaderSamples?: readonly LeaderSample[];
   /** Slack for clock reads, scheduling and the server's expiry tick. */
   readonly epsilonMs: number;
   /** When true (the default), a lease never seen gone makes the result unknown. */
@@ -69,10 +82,28 @@ export function checkLease(tracks: readonly LeaseTrack[], options: LeaseOptions)
   return { valid: failed ? false : unconfirmed ? "unknown" : true, leases };
 }
 
+/** The first moment at or after `timeMs` a leader could act, per the samples. */
+function ledFrom(timeMs: number, samples: readonly LeaderSample[] | undefined): number {
+  if (samples === undefined) return timeMs;
+  // The sample before timeMs counts too: a leader then is likely still there at timeMs.
+  let previous: LeaderSample | undefined;
+  for (const sample of samples) {
+    if (sample.time >= timeMs) {
+      if (previous?.led === true && sample.led) return timeMs;
+      if (sample.led) return sample.time;
+    }
+    previous = sample;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
 function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult {
   const base = Math.max(track.grantedAt, track.lastKeepAliveAt ?? Number.NEGATIVE_INFINITY);
   const mustLiveUntilMs = base + track.ttlMs - options.epsilonMs;
-  const goneByMs = base + track.ttlMs + options.electionTimeoutMs + options.epsilonMs;
+  const goneByMs =
+    ledFrom(base + track.ttlMs, options.leaderSamples) +
+    options.electionTimeoutMs +
+    options.epsilonMs;
   const findings: { verdict: LeaseVerdict; text: string }[] = [];
   const reads = [...track.observations].sort((a, b) => a.time - b.time);
   let firstGone: LeaseObservation | undefined;
@@ -92,7 +123,7 @@ function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult 
     if (read.time > goneByMs) {
       findings.push({
         verdict: "outlived",
-        text: `present at ${read.time} ms, after ${goneByMs} ms (TTL + election timeout + ε from ${base} ms)`,
+        text: `present at ${read.time} ms, after ${goneByMs} ms (TTL + election timeout + ε from ${base} ms, counted from the first moment after expiry a leader was there)`,
       });
     }
   }

@@ -11,6 +11,7 @@ import {
   checkWatch,
   leaseTracksFromHistory,
 } from "../checker/index.js";
+import type { LeaderSample } from "../checker/lease.js";
 import { checkLockExclusion } from "../checker/lock-exclusion.js";
 import { pairHistory } from "../history/index.js";
 import type { LockLog } from "../workloads/lock.js";
@@ -51,11 +52,11 @@ export interface Observed {
   /** The members' election timeout, for lease expiry bounds. */
   readonly electionTimeoutMs: number;
   /**
-   * Extra time a lease may outlive its TTL because no leader could expire it
-   * (only a leader expires leases, in cairn as in etcd): the longest
-   * leaderless window the nemeses can cause, e.g. kill-all's restart delay.
+   * Leader presence through the run (runner/leader-samples.ts): only a leader
+   * expires leases, in cairn as in etcd, so a lease's upper bound counts from
+   * the first moment after its expiry that a leader was there.
    */
-  readonly leaderlessSlackMs?: number;
+  readonly leaderSamples?: readonly LeaderSample[];
   /** The watch workload's acknowledged writes and watcher sessions. */
   readonly watch?: WatchObserved;
   /** The platform workload's op log and final versions, read after the heal. */
@@ -98,7 +99,10 @@ export async function check(
       case "lease":
         checkers.lease = checkLease(leaseTracksFromHistory(pairHistory(history)), {
           electionTimeoutMs: observed.electionTimeoutMs,
-          epsilonMs: LEASE_EPSILON_MS + (observed.leaderlessSlackMs ?? 0),
+          epsilonMs: LEASE_EPSILON_MS,
+          ...(observed.leaderSamples === undefined
+            ? {}
+            : { leaderSamples: observed.leaderSamples }),
         });
         break;
       case "watch":

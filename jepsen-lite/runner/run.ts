@@ -26,6 +26,7 @@ import { check, combine } from "./check.js";
 import { EtcdTarget } from "./etcd-target.js";
 import { compareHashes, finalReads, healAll } from "./final.js";
 import { History } from "./history.js";
+import { LeaderSampler } from "./leader-samples.js";
 import { checkNodeLogs } from "./node-logs.js";
 import type { CheckerResult, DetailedResult, Validity } from "./results.js";
 import { Rng } from "./rng.js";
@@ -149,9 +150,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
       ),
   });
   let valid: Validity = "unknown";
+  const leaders = new LeaderSampler(cluster, () => history.now());
+  leaders.start();
   try {
     say(`cluster of ${options.nodes} up (leader ${leader}), net ${theNet.backend}, store ${dir}`);
-    const phase = { options, history, endpoints, nemesis, say };
+    const phase = { options, history, endpoints, nemesis, say, leaders };
     const { workloads, firstFaultMs, load } = await loadPhase(phase);
     const checkers = await judge(phase, cluster, theNet, workloads, firstFaultMs, load);
     valid = combine(Object.values(checkers).map((c) => c.valid));
@@ -183,6 +186,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     );
     return { valid, dir, counts, checkers, nemesis: nemesis.events };
   } finally {
+    await leaders.stop();
     process.removeListener("exit", killMembers);
     endpoints.close();
     await history.close();
@@ -199,6 +203,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
 
 interface Phase {
   readonly options: RunOptions;
+  /** Leader presence, sampled from the load phase until the checks. */
+  readonly leaders: LeaderSampler;
   readonly history: History;
   readonly endpoints: Endpoints;
   readonly nemesis: Nemesis;
@@ -306,19 +312,13 @@ async function judge(
     .find((w): w is PlatformWorkload => w instanceof PlatformWorkload)
     ?.observed();
   const electionTimeoutMs = 1_000;
-  // Only a leader expires leases: kill-all leaves none until members restart (≤ 3 s) and elect.
-  const families = familiesOfNames(options.nemesis);
-  const leaderlessSlackMs = families.includes("kill")
-    ? 3_000 + 2 * electionTimeoutMs
-    : families.includes("pause")
-      ? 2 * electionTimeoutMs
-      : 0;
   // Rounds that outlived the drain (a lease not yet seen gone) can finish now that all is healed.
   await Promise.race([load, sleepMs(LATE_DRAIN_MS_MAX)]);
+  const leaderSamples = await phase.leaders.stop();
   const result = await check(history.ops, options.workloads, {
     locks,
     electionTimeoutMs,
-    leaderlessSlackMs,
+    leaderSamples,
     ...(watch === undefined ? {} : { watch }),
     ...(platform === undefined || platform === null ? {} : { platform }),
   });

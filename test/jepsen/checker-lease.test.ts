@@ -69,6 +69,42 @@ describe("checkLease", () => {
     expect(result.leases[0]?.verdict).toBe("outlived");
   });
 
+  it("counts the upper bound from the first moment after expiry a leader was there", () => {
+    // Expiry at 3000; leaderless from 2500 until a leader is seen at 6000: gone by 7100.
+    const leaderSamples = [
+      { time: 2000, led: true },
+      { time: 2500, led: false },
+      { time: 4000, led: false },
+      { time: 6000, led: true },
+    ];
+    const late = track([
+      { time: 6500, completedAt: 6510, present: true },
+      { time: 7000, completedAt: 7010, present: false },
+    ]);
+    const ledLate = checkLease([late], { ...options, leaderSamples });
+    expect(ledLate.leases[0]).toMatchObject({ verdict: "ok", goneByMs: 7100 });
+    // The same reads with a leader there all along: outlived.
+    const always = [
+      { time: 2000, led: true },
+      { time: 3500, led: true },
+    ];
+    expect(checkLease([late], { ...options, leaderSamples: always }).leases[0]).toMatchObject({
+      verdict: "outlived",
+      goneByMs: 4100,
+    });
+    // Present long after a leader came back: outlived.
+    const tooLate = track([{ time: 7200, completedAt: 7210, present: true }]);
+    expect(checkLease([tooLate], { ...options, leaderSamples }).valid).toBe(false);
+    // No leader after expiry at all: no upper bound.
+    const never = [
+      { time: 2000, led: true },
+      { time: 9000, led: false },
+    ];
+    expect(checkLease([late], { ...options, leaderSamples: never }).leases[0]?.goneByMs).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+  });
+
   it("allows presence up to the election-timeout grace", () => {
     const result = checkLease(
       [
