@@ -46,9 +46,9 @@ export interface LeaseOptions {
   readonly electionTimeoutMs: number;
   /**
    * Leader presence through the run, in time order. Given, a lease must be
-   * gone by TTL + election timeout + ε counted from the first led sample at
-   * or after its expiry (only a leader expires leases); without a led sample
-   * after expiry there is no upper bound. Not given: from the expiry itself.
+   * gone once a leader has been there, without a break, for election timeout
+   * + ε after its expiry (only a leader expires leases). Not given: by expiry
+   * + election timeout + ε.
    */
   readonly leaderSamples?: readonly LeaderSample[];
   /** Slack for clock reads, scheduling and the server's expiry tick. */
@@ -82,17 +82,28 @@ export function checkLease(tracks: readonly LeaseTrack[], options: LeaseOptions)
   return { valid: failed ? false : unconfirmed ? "unknown" : true, leases };
 }
 
-/** The first moment at or after `timeMs` a leader could act, per the samples. */
-function ledFrom(timeMs: number, samples: readonly LeaderSample[] | undefined): number {
-  if (samples === undefined) return timeMs;
-  // The sample before timeMs counts too: a leader then is likely still there at timeMs.
-  let previous: LeaderSample | undefined;
+/**
+ * When a lease expiring at `expiryMs` must be gone by: `graceMs` (election
+ * timeout + ε) after expiry, counted only over time a leader was there
+ * without a break. A leader that comes and is killed again before the grace
+ * has passed may not have revoked anything, so its stint does not count.
+ * Without samples: expiry + grace. Without a long enough stint: no bound.
+ */
+function goneBy(
+  expiryMs: number,
+  graceMs: number,
+  samples: readonly LeaderSample[] | undefined,
+): number {
+  if (samples === undefined) return expiryMs + graceMs;
+  let runStart: number | null = null;
   for (const sample of samples) {
-    if (sample.time >= timeMs) {
-      if (previous?.led === true && sample.led) return timeMs;
-      if (sample.led) return sample.time;
+    if (!sample.led) {
+      runStart = null;
+      continue;
     }
-    previous = sample;
+    // A run that began before expiry counts from the expiry.
+    if (runStart === null) runStart = Math.max(sample.time, expiryMs);
+    if (sample.time >= runStart + graceMs) return runStart + graceMs;
   }
   return Number.POSITIVE_INFINITY;
 }
@@ -100,10 +111,11 @@ function ledFrom(timeMs: number, samples: readonly LeaderSample[] | undefined): 
 function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult {
   const base = Math.max(track.grantedAt, track.lastKeepAliveAt ?? Number.NEGATIVE_INFINITY);
   const mustLiveUntilMs = base + track.ttlMs - options.epsilonMs;
-  const goneByMs =
-    ledFrom(base + track.ttlMs, options.leaderSamples) +
-    options.electionTimeoutMs +
-    options.epsilonMs;
+  const goneByMs = goneBy(
+    base + track.ttlMs,
+    options.electionTimeoutMs + options.epsilonMs,
+    options.leaderSamples,
+  );
   const findings: { verdict: LeaseVerdict; text: string }[] = [];
   const reads = [...track.observations].sort((a, b) => a.time - b.time);
   let firstGone: LeaseObservation | undefined;
@@ -123,7 +135,7 @@ function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult 
     if (read.time > goneByMs) {
       findings.push({
         verdict: "outlived",
-        text: `present at ${read.time} ms, after ${goneByMs} ms (TTL + election timeout + ε from ${base} ms, counted from the first moment after expiry a leader was there)`,
+        text: `present at ${read.time} ms, after ${goneByMs} ms (TTL + election timeout + ε from ${base} ms, counted over time a leader was there)`,
       });
     }
   }

@@ -69,13 +69,17 @@ describe("checkLease", () => {
     expect(result.leases[0]?.verdict).toBe("outlived");
   });
 
-  it("counts the upper bound from the first moment after expiry a leader was there", () => {
-    // Expiry at 3000; leaderless from 2500 until a leader is seen at 6000: gone by 7100.
+  it("counts the grace after expiry only over time a leader was there without a break", () => {
+    // Expiry at 3000; leaderless from 2500, a leader for 500 ms from 4000 (too short to
+    // count), then from 6000 on: gone by 7100.
     const leaderSamples = [
       { time: 2000, led: true },
       { time: 2500, led: false },
-      { time: 4000, led: false },
+      { time: 4000, led: true },
+      { time: 4500, led: false },
       { time: 6000, led: true },
+      { time: 6600, led: true },
+      { time: 7200, led: true },
     ];
     const late = track([
       { time: 6500, completedAt: 6510, present: true },
@@ -84,10 +88,7 @@ describe("checkLease", () => {
     const ledLate = checkLease([late], { ...options, leaderSamples });
     expect(ledLate.leases[0]).toMatchObject({ verdict: "ok", goneByMs: 7100 });
     // The same reads with a leader there all along: outlived.
-    const always = [
-      { time: 2000, led: true },
-      { time: 3500, led: true },
-    ];
+    const always = [2000, 3500, 4500].map((time) => ({ time, led: true }));
     expect(checkLease([late], { ...options, leaderSamples: always }).leases[0]).toMatchObject({
       verdict: "outlived",
       goneByMs: 4100,
