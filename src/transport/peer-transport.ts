@@ -61,6 +61,8 @@ export interface PeerTransportOptions {
   readonly snapshotHandler?: SnapshotHandler;
   /** How long an inbound transfer may wait for the sender's next chunk. */
   readonly snapshotIdleTimeoutMs?: number;
+  /** A new inbound transfer preempts one whose sender has been silent this long. */
+  readonly snapshotPreemptIdleMs?: number;
 }
 
 export interface SendSnapshotCallOptions {
@@ -128,6 +130,9 @@ export class PeerTransport {
       ...(options.snapshotIdleTimeoutMs === undefined
         ? {}
         : { idleTimeoutMs: options.snapshotIdleTimeoutMs }),
+      ...(options.snapshotPreemptIdleMs === undefined
+        ? {}
+        : { preemptIdleMs: options.snapshotPreemptIdleMs }),
     });
     for (const [id, address] of options.peers) this.addPeer(id, address);
   }

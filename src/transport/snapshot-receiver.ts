@@ -12,6 +12,7 @@
 // sender's window allows (snapshot-sender.ts), whatever the disk's speed.
 
 import { createHash } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import type { NodeId } from "../raft/types.js";
@@ -39,6 +40,15 @@ import type { TransportLogger } from "./transport-logger.js";
 
 /** How long a transfer may wait for the sender's next chunk before it is dropped. */
 export const SNAPSHOT_IDLE_TIMEOUT_MS_DEFAULT = 30_000;
+/**
+ * A transfer whose sender has been silent this long gives way to a new one.
+ * A live sender keeps its window of chunks in flight, so silence this long
+ * means it is stalled: found by jepsen-lite, a leader paused (SIGSTOP) in the
+ * middle of a transfer kept its follower refusing the new leader's snapshot
+ * for the whole pause, and with that follower needed for a majority the
+ * cluster could commit nothing.
+ */
+export const SNAPSHOT_PREEMPT_IDLE_MS_DEFAULT = 2_000;
 
 export interface SnapshotTotals {
   readonly rows: number;
@@ -67,6 +77,8 @@ export interface SnapshotReceiverOptions {
   readonly faults: LinkFaults;
   readonly logger: TransportLogger;
   readonly idleTimeoutMs?: number;
+  /** A new transfer preempts one whose sender has been silent this long. */
+  readonly preemptIdleMs?: number;
 }
 
 type ServerCall = ServerDuplexStream<Uint8Array, Uint8Array>;
@@ -138,6 +150,22 @@ export class SnapshotReceiver {
       return;
     }
     const active = this.active;
+    const preemptMs = this.options.preemptIdleMs ?? SNAPSHOT_PREEMPT_IDLE_MS_DEFAULT;
+    if (active !== null && active.silentForMs() >= preemptMs) {
+      this.options.logger.warn(
+        { stalled: active.describe(), silentMs: Math.round(active.silentForMs()) },
+        "a new snapshot preempts a stalled one",
+      );
+      active.fail(
+        new SnapshotRefusedError(
+          `snapshot preempted: its sender was silent for ${Math.round(active.silentForMs())} ms and another transfer arrived`,
+        ),
+        true,
+      );
+      // The new transfer starts once the stalled one's staging is aborted.
+      void active.finished.then(() => this.handle(call));
+      return;
+    }
     if (active !== null) {
       const busy = new SnapshotBusyError(
         `node ${this.options.selfId} is already receiving ${active.describe()}; ` +
@@ -181,6 +209,8 @@ class ReceiveSession {
   /** Every step runs after the previous one: chunks, end, abort. */
   private work: Promise<void> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | null = null;
+  /** When the session began waiting for the sender's next chunk; null while working. */
+  private waitingSinceMs: number | null = null;
   private resolveFinished: () => void = () => undefined;
 
   constructor(
@@ -205,6 +235,11 @@ class ReceiveSession {
       this.fail(new Error("the sender cancelled the transfer"), false),
     );
     this.armIdle();
+  }
+
+  /** How long the sender has kept this session waiting (0 while a chunk is being staged). */
+  silentForMs(): number {
+    return this.waitingSinceMs === null ? 0 : performance.now() - this.waitingSinceMs;
   }
 
   describe(): string {
@@ -386,12 +421,14 @@ class ReceiveSession {
   }
 
   private armIdle(): void {
+    this.waitingSinceMs = performance.now();
     const idleMs = this.options.idleTimeoutMs ?? SNAPSHOT_IDLE_TIMEOUT_MS_DEFAULT;
     this.idleTimer = setTimeout(() => this.fail(new SnapshotIdleError(idleMs), true), idleMs);
     this.idleTimer.unref();
   }
 
   private disarmIdle(): void {
+    this.waitingSinceMs = null;
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.idleTimer = null;
   }

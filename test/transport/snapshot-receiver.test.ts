@@ -82,6 +82,31 @@ describe("SnapshotReceiver", () => {
     ]);
   });
 
+  it("lets a new transfer preempt one whose sender went silent, and refuses it otherwise", async () => {
+    const handler = new RecordingHandler();
+    const node = await startNode(2, { snapshotHandler: handler, snapshotPreemptIdleMs: 300 });
+    nodes.push(node);
+    const stalled = rawCall(node.address);
+    stalled.write(encodeChunk({ kind: "header", seq: 0, header: HEADER }));
+    await waitFor(() => handler.events.length === 1, "first transfer begun");
+    // Right away: the first sender is not yet silent long enough, so the newcomer is refused.
+    const early = rawCall(node.address);
+    early.write(encodeChunk({ kind: "header", seq: 0, header: { ...HEADER, transferId: 100 } }));
+    expect((await early.status).code).toBe(status.RESOURCE_EXHAUSTED);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // A new leader's transfer after the old sender stalled (e.g. it was paused).
+    const fresh = rawCall(node.address);
+    fresh.write(
+      encodeChunk({ kind: "header", seq: 0, header: { ...HEADER, term: 4, transferId: 101 } }),
+    );
+    const ended = await stalled.status;
+    expect(ended.details).toMatch(/^snapshot preempted: its sender was silent for \d+ ms/);
+    await waitFor(() => handler.events.length === 3, "second transfer begun");
+    expect(handler.events[0]).toBe("begin 99");
+    expect(handler.events[1]).toMatch(/^abort 99: snapshot preempted/);
+    expect(handler.events[2]).toBe("begin 101");
+  });
+
   it("refuses a stream that ends before its trailer", async () => {
     const handler = new RecordingHandler();
     const node = await startNode(2, { snapshotHandler: handler });
