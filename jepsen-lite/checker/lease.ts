@@ -40,6 +40,8 @@ export interface LeaseTrack {
 export interface LeaderSample {
   readonly time: number;
   readonly led: boolean;
+  /** Who led, when led. */
+  readonly leader?: string;
 }
 
 export interface LeaseOptions {
@@ -51,6 +53,13 @@ export interface LeaseOptions {
    * + election timeout + ε.
    */
   readonly leaderSamples?: readonly LeaderSample[];
+  /**
+   * etcd: a new leader refreshes every lease to now + TTL + election timeout
+   * (lessor.Promote), so a lease may outlive its TTL by a leader change. cairn
+   * replicates each lease's expiry time and a new leader keeps it. Needs
+   * leaderSamples with leader names.
+   */
+  readonly refreshOnLeaderChange?: boolean;
   /** Slack for clock reads, scheduling and the server's expiry tick. */
   readonly epsilonMs: number;
   /** When true (the default), a lease never seen gone makes the result unknown. */
@@ -108,11 +117,50 @@ function goneBy(
   return Number.POSITIVE_INFINITY;
 }
 
+/**
+ * The expiry a lease granted to live until `expiryMs` really has when each
+ * new leader refreshes it to (its first sighting) + TTL + election timeout.
+ * Samples name the leader but not its term, so any return of leadership after
+ * a leaderless sample counts as a new leader.
+ */
+function refreshedExpiry(
+  expiryMs: number,
+  ttlMs: number,
+  electionTimeoutMs: number,
+  samples: readonly LeaderSample[],
+  grantedAtMs: number,
+): number {
+  let expiry = expiryMs;
+  // A leader seen after a leaderless sample may be a new term of the same
+  // member (it was killed and re-elected): count it as a change too.
+  let previous: LeaderSample | undefined;
+  for (const sample of samples) {
+    const changed =
+      sample.led && previous !== undefined && (!previous.led || previous.leader !== sample.leader);
+    previous = sample;
+    if (sample.time > expiry) break;
+    if (changed && sample.time >= grantedAtMs) {
+      expiry = Math.max(expiry, sample.time + ttlMs + electionTimeoutMs);
+    }
+  }
+  return expiry;
+}
+
 function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult {
   const base = Math.max(track.grantedAt, track.lastKeepAliveAt ?? Number.NEGATIVE_INFINITY);
   const mustLiveUntilMs = base + track.ttlMs - options.epsilonMs;
+  const expiryMs =
+    options.refreshOnLeaderChange === true && options.leaderSamples !== undefined
+      ? refreshedExpiry(
+          base + track.ttlMs,
+          track.ttlMs,
+          options.electionTimeoutMs,
+          options.leaderSamples,
+          base,
+        )
+      : base + track.ttlMs;
   const goneByMs = goneBy(
-    base + track.ttlMs,
+    expiryMs,
     options.electionTimeoutMs + options.epsilonMs,
     options.leaderSamples,
   );

@@ -57,6 +57,8 @@ export interface Observed {
    * the first moment after its expiry that a leader was there.
    */
   readonly leaderSamples?: readonly LeaderSample[];
+  /** etcd refreshes every lease when a new leader takes over; cairn does not. */
+  readonly leaseRefreshOnLeaderChange?: boolean;
   /** The watch workload's acknowledged writes and watcher sessions. */
   readonly watch?: WatchObserved;
   /** The platform workload's op log and final versions, read after the heal. */
@@ -103,6 +105,7 @@ export async function check(
           ...(observed.leaderSamples === undefined
             ? {}
             : { leaderSamples: observed.leaderSamples }),
+          refreshOnLeaderChange: observed.leaseRefreshOnLeaderChange === true,
         });
         break;
       case "watch":

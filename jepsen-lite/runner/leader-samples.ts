@@ -38,10 +38,14 @@ export class LeaderSampler {
       const statuses = await Promise.all(names.map((n) => this.cluster.status(n)));
       const quorum = Math.floor(this.cluster.members.length / 2) + 1;
       const claimed = statuses.filter((s) => s?.role === "leader").map((s) => s?.leaderName);
-      const led = claimed.some(
-        (leader) => statuses.filter((s) => s?.leaderName === leader).length >= quorum,
+      const leader = claimed.find(
+        (name) => statuses.filter((s) => s?.leaderName === name).length >= quorum,
       );
-      this.samples.push({ time: this.now(), led });
+      this.samples.push(
+        leader === undefined
+          ? { time: this.now(), led: false }
+          : { time: this.now(), led: true, leader },
+      );
       await new Promise((done) => setTimeout(done, LEADER_SAMPLE_GAP_MS));
     }
   }

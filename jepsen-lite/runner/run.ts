@@ -9,6 +9,7 @@ import { ProcessCluster } from "../../cluster/process-cluster.js";
 import { CLUSTER_SERVICE } from "../../src/server/services.js";
 import { nonFiniteAsString } from "../checker/combine.js";
 import { checkLeaderStepDown } from "../checker/leader-step-down.js";
+import type { LeaderSample } from "../checker/lease.js";
 import { familiesOfNames, type NemesisName, serveArgsFor } from "../nemesis/faults.js";
 import { Nemesis, type NemesisEvent } from "../nemesis/nemesis.js";
 import { planFaults } from "../nemesis/plan.js";
@@ -169,6 +170,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
           checkers,
           workloads: Object.fromEntries(workloads.map((w) => [w.name, w.summary()])),
           faults: countFaults(nemesis.events),
+          // Leader presence as it changed (the lease checker's input), for a person reading a failure.
+          leaders: leaderChanges(leaders.samples),
         },
         // Indeterminate ops complete at +Infinity, which JSON cannot hold.
         nonFiniteAsString,
@@ -319,6 +322,7 @@ async function judge(
     locks,
     electionTimeoutMs,
     leaderSamples,
+    leaseRefreshOnLeaderChange: options.target === "etcd",
     ...(watch === undefined ? {} : { watch }),
     ...(platform === undefined || platform === null ? {} : { platform }),
   });
@@ -451,6 +455,12 @@ export function countTypes(history: History): Record<"invoke" | "ok" | "fail" | 
   const counts = { invoke: 0, ok: 0, fail: 0, info: 0 };
   for (const op of history.ops) counts[op.type]++;
   return counts;
+}
+
+function leaderChanges(samples: readonly LeaderSample[]): LeaderSample[] {
+  return samples.filter(
+    (s, i) => i === 0 || s.led !== samples[i - 1]?.led || s.leader !== samples[i - 1]?.leader,
+  );
 }
 
 function countFaults(events: readonly NemesisEvent[]): Record<string, number> {

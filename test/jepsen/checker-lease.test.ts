@@ -106,6 +106,27 @@ describe("checkLease", () => {
     );
   });
 
+  it("lets a lease outlive its TTL by a leader change only where leaders refresh leases (etcd)", () => {
+    // TTL 2 s from 1000; leader a, then b from 2600: etcd refreshes to 2600 + 2000 + 1000.
+    const leaderSamples = [1000, 2000, 2500].map((time) => ({ time, led: true, leader: "a" }));
+    for (const time of [2600, 4000, 6000, 7000])
+      leaderSamples.push({ time, led: true, leader: "b" });
+    const reads = track([{ time: 6000, completedAt: 6010, present: true }]);
+    const etcd = checkLease([reads], { ...options, leaderSamples, refreshOnLeaderChange: true });
+    expect(etcd.leases[0]).toMatchObject({ verdict: "unconfirmed", goneByMs: 6700 });
+    const cairn = checkLease([reads], { ...options, leaderSamples });
+    expect(cairn.leases[0]).toMatchObject({ verdict: "outlived", goneByMs: 4100 });
+    // The same member leading again after a gap (killed, re-elected) is a new leader too.
+    const again = leaderSamples.map((s) => ({ ...s, leader: "a" }));
+    again.splice(3, 0, { time: 2550, led: false, leader: "a" });
+    const reElected = checkLease([reads], {
+      ...options,
+      leaderSamples: again,
+      refreshOnLeaderChange: true,
+    });
+    expect(reElected.leases[0]?.goneByMs).toBe(6700);
+  });
+
   it("allows presence up to the election-timeout grace", () => {
     const result = checkLease(
       [
