@@ -1,9 +1,12 @@
-// Whether the cluster had a leader, sampled through the run: the lease
-// checker's upper bound counts from the first moment after a lease's expiry
-// that a leader could revoke it (only a leader expires leases, in cairn as
-// in etcd), instead of guessing the longest leaderless window the nemeses
-// might cause. A sample is "led" when some member says it leads and a
-// majority of the members name it as leader.
+// Whether the cluster had a working leader, sampled through the run: the
+// lease checker's upper bound counts from the first moment after a lease's
+// expiry that a leader could revoke it (only a leader expires leases, in
+// cairn as in etcd), instead of guessing the longest leaderless window the
+// nemeses might cause. A sample is "led" when some member says it leads, a
+// majority of the members name it, and its applied index moved since the
+// previous sample: the workloads write all the time, so a leader that cannot
+// commit (cut off, not yet deposed) does not count. Without writes nothing
+// counts as led, which only loosens the bound.
 import type { LeaderSample } from "../checker/lease.js";
 import type { Target } from "./target.js";
 
@@ -15,6 +18,8 @@ export const LEADER_SAMPLES_MAX = 20_000;
 export class LeaderSampler {
   readonly samples: LeaderSample[] = [];
   private stopped = false;
+  /** Each member's applied index at the previous round. */
+  private readonly applied = new Map<string, number>();
   private loop: Promise<void> | null = null;
 
   constructor(
@@ -38,9 +43,22 @@ export class LeaderSampler {
       const statuses = await Promise.all(names.map((n) => this.cluster.status(n)));
       const quorum = Math.floor(this.cluster.members.length / 2) + 1;
       const claimed = statuses.filter((s) => s?.role === "leader").map((s) => s?.leaderName);
-      const leader = claimed.find(
+      const agreed = claimed.find(
         (name) => statuses.filter((s) => s?.leaderName === name).length >= quorum,
       );
+      const leaderStatus = statuses[names.indexOf(agreed ?? "")];
+      const before = agreed === undefined ? undefined : this.applied.get(agreed);
+      const leader =
+        leaderStatus !== undefined &&
+        leaderStatus !== null &&
+        before !== undefined &&
+        Number(leaderStatus.appliedIndex) > before
+          ? agreed
+          : undefined;
+      for (const [i, name] of names.entries()) {
+        const applied = statuses[i]?.appliedIndex;
+        if (applied !== undefined) this.applied.set(name, Number(applied));
+      }
       this.samples.push(
         leader === undefined
           ? { time: this.now(), led: false }
