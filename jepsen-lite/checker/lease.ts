@@ -120,27 +120,28 @@ function goneBy(
 /**
  * The expiry a lease granted to live until `expiryMs` really has when each
  * new leader refreshes it to (its first sighting) + TTL + election timeout.
- * Samples name the leader but not its term, so any return of leadership after
- * a leaderless sample counts as a new leader.
+ * A new leader refreshes the lease if it may still exist then, i.e. before the
+ * bound by which it must be gone (`boundOf`), which can be after its nominal
+ * expiry when the old leader died before revoking it. Samples name the leader
+ * but not its term, so any return of leadership after a leaderless sample
+ * counts as a new leader.
  */
 function refreshedExpiry(
   expiryMs: number,
-  ttlMs: number,
-  electionTimeoutMs: number,
+  refreshMs: number,
   samples: readonly LeaderSample[],
   grantedAtMs: number,
+  boundOf: (expiryMs: number) => number,
 ): number {
   let expiry = expiryMs;
-  // A leader seen after a leaderless sample may be a new term of the same
-  // member (it was killed and re-elected): count it as a change too.
   let previous: LeaderSample | undefined;
   for (const sample of samples) {
     const changed =
       sample.led && previous !== undefined && (!previous.led || previous.leader !== sample.leader);
     previous = sample;
-    if (sample.time > expiry) break;
+    if (sample.time > boundOf(expiry)) break;
     if (changed && sample.time >= grantedAtMs) {
-      expiry = Math.max(expiry, sample.time + ttlMs + electionTimeoutMs);
+      expiry = Math.max(expiry, sample.time + refreshMs);
     }
   }
   return expiry;
@@ -149,21 +150,19 @@ function refreshedExpiry(
 function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult {
   const base = Math.max(track.grantedAt, track.lastKeepAliveAt ?? Number.NEGATIVE_INFINITY);
   const mustLiveUntilMs = base + track.ttlMs - options.epsilonMs;
+  const graceMs = options.electionTimeoutMs + options.epsilonMs;
+  const boundOf = (expiry: number): number => goneBy(expiry, graceMs, options.leaderSamples);
   const expiryMs =
     options.refreshOnLeaderChange === true && options.leaderSamples !== undefined
       ? refreshedExpiry(
           base + track.ttlMs,
-          track.ttlMs,
-          options.electionTimeoutMs,
+          track.ttlMs + options.electionTimeoutMs,
           options.leaderSamples,
           base,
+          boundOf,
         )
       : base + track.ttlMs;
-  const goneByMs = goneBy(
-    expiryMs,
-    options.electionTimeoutMs + options.epsilonMs,
-    options.leaderSamples,
-  );
+  const goneByMs = boundOf(expiryMs);
   const findings: { verdict: LeaseVerdict; text: string }[] = [];
   const reads = [...track.observations].sort((a, b) => a.time - b.time);
   let firstGone: LeaseObservation | undefined;

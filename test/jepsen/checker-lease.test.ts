@@ -127,6 +127,23 @@ describe("checkLease", () => {
     expect(reElected.leases[0]?.goneByMs).toBe(6700);
   });
 
+  it("lets a new etcd leader refresh a lease its dead predecessor had not yet revoked", () => {
+    // Expiry at 3000; the leader dies at 2900; b leads from 4000: it refreshes to 7000.
+    const leaderSamples = [
+      { time: 2000, led: true, leader: "a" },
+      { time: 2900, led: false },
+      ...[4000, 5000, 6000, 7000, 8000, 9000].map((time) => ({ time, led: true, leader: "b" })),
+    ];
+    const reads = track([
+      { time: 7500, completedAt: 7510, present: true },
+      { time: 8050, completedAt: 8060, present: false },
+    ]);
+    const etcd = checkLease([reads], { ...options, leaderSamples, refreshOnLeaderChange: true });
+    expect(etcd.leases[0]).toMatchObject({ verdict: "ok", goneByMs: 8100 });
+    const cairn = checkLease([reads], { ...options, leaderSamples });
+    expect(cairn.leases[0]).toMatchObject({ verdict: "outlived", goneByMs: 5100 });
+  });
+
   it("allows presence up to the election-timeout grace", () => {
     const result = checkLease(
       [
