@@ -16,6 +16,7 @@ interface Round {
   lease?: string;
   ttlMs?: number;
   grantedAt?: number;
+  grantSentAt?: number;
   putAt?: number;
   readonly reads: PairedOp[];
 }
@@ -38,6 +39,7 @@ export function leaseTracksFromHistory(ops: readonly PairedOp[], prefix = "lease
       round.lease = String(granted.lease);
       round.ttlMs = granted.ttl * 1000;
       round.grantedAt = op.completeTime;
+      round.grantSentAt = op.callTime;
     } else if (op.f === `${prefix}:put`) {
       round.putAt = op.completeTime;
     } else if (op.f === `${prefix}:read`) {
@@ -46,7 +48,7 @@ export function leaseTracksFromHistory(ops: readonly PairedOp[], prefix = "lease
   }
   const tracks: LeaseTrack[] = [];
   for (const [key, round] of rounds) {
-    const { lease, ttlMs, grantedAt, putAt } = round;
+    const { lease, ttlMs, grantedAt, grantSentAt, putAt } = round;
     if (
       lease === undefined ||
       ttlMs === undefined ||
@@ -61,7 +63,14 @@ export function leaseTracksFromHistory(ops: readonly PairedOp[], prefix = "lease
         completedAt: read.completeTime ?? read.callTime,
         present: (read.output as { present?: unknown } | undefined)?.present === true,
       }));
-    tracks.push({ lease, key, ttlMs, grantedAt, observations });
+    tracks.push({
+      lease,
+      key,
+      ttlMs,
+      grantedAt,
+      ...(grantSentAt === undefined ? {} : { grantSentAt }),
+      observations,
+    });
   }
   return tracks;
 }

@@ -30,6 +30,11 @@ export interface LeaseTrack {
   readonly ttlMs: number;
   /** When the grant response arrived. */
   readonly grantedAt: number;
+  /**
+   * When the grant request was sent. The server starts the TTL somewhere
+   * between the two, so the lower bound counts from here (default: grantedAt).
+   */
+  readonly grantSentAt?: number;
   /** When the last keep-alive response arrived, if any were sent. */
   readonly lastKeepAliveAt?: number;
   /** Successful reads of the key sent after the put with the lease was acknowledged. */
@@ -149,7 +154,13 @@ function refreshedExpiry(
 
 function checkTrack(track: LeaseTrack, options: LeaseOptions): LeaseTrackResult {
   const base = Math.max(track.grantedAt, track.lastKeepAliveAt ?? Number.NEGATIVE_INFINITY);
-  const mustLiveUntilMs = base + track.ttlMs - options.epsilonMs;
+  // The TTL may have started as soon as the request was sent (found when a
+  // slow grant under a lossy link looked like an early expiry).
+  const lowBase = Math.max(
+    track.grantSentAt ?? track.grantedAt,
+    track.lastKeepAliveAt ?? Number.NEGATIVE_INFINITY,
+  );
+  const mustLiveUntilMs = lowBase + track.ttlMs - options.epsilonMs;
   const graceMs = options.electionTimeoutMs + options.epsilonMs;
   const boundOf = (expiry: number): number => goneBy(expiry, graceMs, options.leaderSamples);
   const expiryMs =

@@ -112,6 +112,7 @@ export class EtcdTarget implements Target {
         role: String(status.header?.memberId) === leaderId ? "leader" : "follower",
         leaderName: this.names.get(leaderId) ?? "",
         appliedIndex: Number(status.raftAppliedIndex),
+        term: Number(status.raftTerm),
       };
     } catch {
       return null;

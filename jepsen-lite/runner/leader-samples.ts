@@ -59,10 +59,11 @@ export class LeaderSampler {
         const applied = statuses[i]?.appliedIndex;
         if (applied !== undefined) this.applied.set(name, Number(applied));
       }
+      // The term is part of who leads: a member re-elected after a kill is a new leader.
       this.samples.push(
-        leader === undefined
+        leader === undefined || leaderStatus === undefined || leaderStatus === null
           ? { time: this.now(), led: false }
-          : { time: this.now(), led: true, leader },
+          : { time: this.now(), led: true, leader: `${leader}@${Number(leaderStatus.term)}` },
       );
       await new Promise((done) => setTimeout(done, LEADER_SAMPLE_GAP_MS));
     }

@@ -18,6 +18,8 @@ export interface TargetStatus {
   readonly role: string;
   readonly leaderName: string;
   readonly appliedIndex: number;
+  /** The member's Raft term (a re-elected leader has a new one). */
+  readonly term: number;
 }
 
 export interface Target {

@@ -144,6 +144,18 @@ describe("checkLease", () => {
     expect(cairn.leases[0]).toMatchObject({ verdict: "outlived", goneByMs: 5100 });
   });
 
+  it("counts the lower bound from when the grant was sent: the TTL may start then", () => {
+    const slowGrant = track([{ time: 2740, completedAt: 2750, present: false }], {
+      grantSentAt: 800,
+    });
+    expect(checkLease([slowGrant], options).leases[0]).toMatchObject({
+      verdict: "ok",
+      mustLiveUntilMs: 2700,
+    });
+    const fastGrant = track([{ time: 2740, completedAt: 2750, present: false }]);
+    expect(checkLease([fastGrant], options).leases[0]?.verdict).toBe("expired-early");
+  });
+
   it("allows presence up to the election-timeout grace", () => {
     const result = checkLease(
       [
@@ -214,6 +226,7 @@ describe("leaseTracksFromHistory", () => {
         key: "k1",
         ttlMs: 2000,
         grantedAt: 1000,
+        grantSentAt: 0,
         observations: [
           { time: 1100, completedAt: 1110, present: true },
           { time: 3500, completedAt: 3510, present: false },
