@@ -269,7 +269,11 @@ describe("cairn CLI on a 3-member cluster", { timeout: 40_000 }, () => {
     const after = await cli.json<Member[]>(["group", "list", "web"]);
     expect(after.map((m) => m.memberId)).toEqual(["n2"]);
     const left = await cli.run(["group", "leave", "web", "n2"]);
-    expect(left.stdout).toBe("n2 left web\n");
+    // stderr too, so a failure says why the leave printed nothing.
+    expect({ stdout: left.stdout, stderr: left.stderr }).toEqual({
+      stdout: "n2 left web\n",
+      stderr: "",
+    });
   });
 
   it("cairn member join|leave|locate and list --group are the group commands", async () => {

@@ -35,7 +35,8 @@ function listen(port: number): Promise<Server | null> {
 /** A base port whose 3 members' client, peer and metrics ports are all free right now. */
 async function freeBasePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 5_000) * 3;
+    // Up to the launcher's highest base port (its 5th member's ports must exist).
+    const base = 20_000 + Math.floor(Math.random() * 1_800) * 3;
     const ports = Array.from({ length: SIZE * 3 }, (_, i) => {
       const member = Math.floor(i / 3);
       return base + member * LOCAL_MEMBER_PORT_STRIDE + (i % 3);
