@@ -62,32 +62,11 @@ export function familiesOfNames(names: readonly NemesisName[]): NemesisFamily[] 
   );
 }
 
+/** The family that schedules `kind` (read off kindsOf, so the two cannot disagree). */
 export function familyOf(kind: FaultKind): NemesisFamily {
-  switch (kind) {
-    case "partition-one":
-    case "partition-majority":
-    case "partition-majorities-ring":
-    case "partition-bridge":
-    case "partition-one-way":
-    case "partition-isolate-leader":
-      return "partition";
-    case "kill":
-    case "kill-leader":
-    case "kill-all":
-      return "kill";
-    case "pause":
-    case "pause-leader":
-      return "pause";
-    case "slow":
-    case "lossy":
-      return "slow";
-    case "member":
-      return "member";
-    default: {
-      const unknown: never = kind;
-      throw new Error(`unknown fault ${String(unknown)}`);
-    }
-  }
+  const family = NEMESIS_FAMILIES.find((f) => kindsOf(f, 5).includes(kind));
+  if (family === undefined) throw new Error(`no family schedules ${kind}`);
+  return family;
 }
 
 /** The kinds a family schedules on a cluster of `nodes` members. */
