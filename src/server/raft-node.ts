@@ -39,6 +39,7 @@ import {
 import { PeerTransport } from "../transport/index.js";
 import { registerMembershipService } from "../transport/membership-rpc.js";
 import { assert } from "../util/assert.js";
+import { TRACE_ENABLED, trace } from "../util/latency-trace.js";
 import { proposalRefusal } from "./admission.js";
 import { bootstrap, peersOfEmptyMember } from "./bootstrap.js";
 import { DiskPause, LoopStoppedError } from "./disk-pause.js";
@@ -502,6 +503,7 @@ export class RaftNode {
     this.inboxProposals.push(data);
     this.inboxProposalKinds.push(kind);
     this.inboxProposalIds.push(id);
+    if (TRACE_ENABLED) trace("propose", id);
     this.options.metrics.proposalsPending.set(this.waiters.pending);
     this.schedule();
     return result;
@@ -600,6 +602,7 @@ export class RaftNode {
       return; // Raft tolerates message loss; memory does not tolerate an unbounded inbox.
     }
     this.inboxMessageBytes += bytes;
+    if (TRACE_ENABLED) for (const m of messages) trace(`recv-${m.type}`, m.from, lastIndexOf(m));
     for (const message of messages) this.inboxMessages.push(message);
     this.schedule();
   }
@@ -669,6 +672,7 @@ export class RaftNode {
 
   private async runLoop(): Promise<void> {
     this.loopRunning = true;
+    if (TRACE_ENABLED) trace("loop");
     try {
       this.drainInbox();
       while (this.raw.hasReady() && !this.stopped) {
@@ -692,6 +696,9 @@ export class RaftNode {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
+    if (TRACE_ENABLED) {
+      trace("ready", ready.entries.at(-1)?.index ?? 0, ready.committedEntries.at(-1)?.index ?? 0);
+    }
     if (ready.softState !== null) this.onSoftState(ready.softState);
     if (ready.earlyMessages.length > 0) this.send(ready.earlyMessages);
     if (ready.snapshot !== null) {
@@ -700,6 +707,7 @@ export class RaftNode {
     }
     if (ready.entries.length > 0 || ready.hardState !== null) {
       const noFsync = this.options.unsafe?.has("no-fsync") === true;
+      if (TRACE_ENABLED) trace("persist-start", ready.entries.length, ready.mustSync ? 1 : 0);
       await this.diskPause.write("persistRaft", () =>
         this.disk.persistRaft(ready.entries, ready.hardState, {
           sync: ready.mustSync && !noFsync,
@@ -708,6 +716,7 @@ export class RaftNode {
       );
       if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
       if (ready.entries.length > 0) this.memory.append([...ready.entries]);
+      if (TRACE_ENABLED) trace("persist-end", ready.entries.length);
     }
     if (ready.messages.length > 0) this.send(ready.messages);
     if (ready.committedEntries.length > 0) {
@@ -718,6 +727,7 @@ export class RaftNode {
       this.reads.onReadState(readState.requestContext, readState.index, this.appliedIndexValue);
     }
     this.raw.advance(ready);
+    if (TRACE_ENABLED) trace("advance");
     const status = this.raw.status();
     this.commitIndexValue = status.commit;
     this.options.metrics.term.set(status.term);
@@ -770,6 +780,7 @@ export class RaftNode {
 
   /** Raft messages out; a MsgSnap becomes a stream of our current state (see snapshots.ts). */
   private send(messages: readonly Message[]): void {
+    if (TRACE_ENABLED) for (const m of messages) trace(`send-${m.type}`, m.to, lastIndexOf(m));
     const plain: Message[] = [];
     for (const message of messages) {
       if (message.type === "MsgSnap") this.snapshots.send(message);
@@ -839,9 +850,11 @@ export class RaftNode {
     }
     const appliedIndex = this.appliedIndexValue;
     const confState = confChanged ? { confState: this.confState } : {};
+    if (TRACE_ENABLED) trace("apply-write-start", entries.length);
     await this.diskPause.write("applyState", () =>
       this.disk.applyState(writes, appliedIndex, confState),
     );
+    if (TRACE_ENABLED) trace("apply-write-end");
     if (confChanged) {
       this.memory.setConfState(this.confState);
       this.confHistory.push({ index: this.appliedIndexValue, confState: this.confState });
@@ -862,6 +875,7 @@ export class RaftNode {
     metrics.appliedIndex.set(this.appliedIndexValue);
     metrics.proposalsApplied.inc(commandsApplied);
     metrics.proposalsCommitted.inc(commandsApplied);
+    if (TRACE_ENABLED) for (const [id] of results) trace("resolve", id);
     for (const [id, result] of results) this.waiters.resolve(id, result);
     metrics.proposalsPending.set(this.waiters.pending);
     this.reads.onApplied(this.appliedIndexValue);
@@ -917,4 +931,9 @@ function messageBytes(message: Message): number {
   let bytes = MESSAGE_OVERHEAD_BYTES;
   for (const entry of message.entries) bytes += entry.data.byteLength;
   return bytes;
+}
+
+/** MsgApp: index of its last entry (or of the one before them); others: their index. */
+function lastIndexOf(message: Message): number {
+  return message.index + message.entries.length;
 }
