@@ -151,6 +151,9 @@ export class RaftNode {
   /** Set by the free-space guard (DiskSpaceGuard): writes are refused before the disk fills. */
   private diskSpaceProblem: string | null = null;
   private appliedIndexValue: number;
+  /** Applied in memory (and maybe answered) but not yet in the state rows on disk. */
+  private stateUnwritten = false;
+  private readonly stateWrittenWaiters: (() => void)[] = [];
   /** The core's commit index as of the last Ready, for the apply-backlog check. */
   private commitIndexValue = 0;
 
@@ -391,8 +394,12 @@ export class RaftNode {
   }
 
   /** A consistent copy of the applied state (see DiskStore.exportState). */
-  exportState(): AsyncGenerator<StateExportRecord, void, undefined> {
-    return this.disk.exportState(StateMachine.tables);
+  async *exportState(): AsyncGenerator<StateExportRecord, void, undefined> {
+    // Proposers may have been answered for entries whose rows are still on their way to disk.
+    if (this.stateUnwritten) {
+      await new Promise<void>((resolve) => this.stateWrittenWaiters.push(resolve));
+    }
+    yield* this.disk.exportState(StateMachine.tables);
   }
 
   defragment(): Promise<{ beforeBytes: number; afterBytes: number }> {
@@ -705,22 +712,16 @@ export class RaftNode {
       // Before the entries: they follow the snapshot in the log.
       await this.installSnapshot(ready.snapshot);
     }
-    if (ready.entries.length > 0 || ready.hardState !== null) {
-      const noFsync = this.options.unsafe?.has("no-fsync") === true;
-      if (TRACE_ENABLED) trace("persist-start", ready.entries.length, ready.mustSync ? 1 : 0);
-      await this.diskPause.write("persistRaft", () =>
-        this.disk.persistRaft(ready.entries, ready.hardState, {
-          sync: ready.mustSync && !noFsync,
-          unsafeUnsyncedEntries: noFsync,
-        }),
-      );
-      if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
-      if (ready.entries.length > 0) this.memory.append([...ready.entries]);
-      if (TRACE_ENABLED) trace("persist-end", ready.entries.length);
-    }
+    // Started first, so the disk writes while the CPU applies below.
+    const persisted = this.persist(ready);
+    // Committed entries were durable on a quorum before this Ready (raw-node.ts):
+    // applying them, and answering their proposers, waits for nothing it writes.
+    const applied =
+      ready.committedEntries.length > 0 ? this.applyInMemory(ready.committedEntries) : null;
+    await persisted;
     if (ready.messages.length > 0) this.send(ready.messages);
-    if (ready.committedEntries.length > 0) {
-      await this.apply(ready.committedEntries);
+    if (applied !== null) {
+      await this.writeApplied(applied);
       await this.maybeSnapshot();
     }
     for (const readState of ready.readStates) {
@@ -732,6 +733,22 @@ export class RaftNode {
     this.commitIndexValue = status.commit;
     this.options.metrics.term.set(status.term);
     this.options.metrics.commitIndex.set(status.commit);
+  }
+
+  /** Entries and hard state of a Ready, in one batch, synced when it must be. */
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.entries.length === 0 && ready.hardState === null) return;
+    const noFsync = this.options.unsafe?.has("no-fsync") === true;
+    if (TRACE_ENABLED) trace("persist-start", ready.entries.length, ready.mustSync ? 1 : 0);
+    await this.diskPause.write("persistRaft", () =>
+      this.disk.persistRaft(ready.entries, ready.hardState, {
+        sync: ready.mustSync && !noFsync,
+        unsafeUnsyncedEntries: noFsync,
+      }),
+    );
+    if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
+    if (ready.entries.length > 0) this.memory.append([...ready.entries]);
+    if (TRACE_ENABLED) trace("persist-end", ready.entries.length);
   }
 
   /** Meta of the state after `index`: its term and the configuration then in force. */
@@ -815,13 +832,22 @@ export class RaftNode {
     );
   }
 
-  private async apply(entries: readonly Entry[]): Promise<void> {
-    const writes: TableWrite[] = [];
-    const results: Array<[number, ApplyResult]> = [];
-    const events: WatchEvent[] = [];
-    const platform: PlatformEvent[] = [];
-    let commandsApplied = 0;
-    let confChanged = false;
+  /**
+   * Applies committed entries to the in-memory state machine. Unless one
+   * changes the configuration, their results are published at once (waiters,
+   * watchers, reads): the rows follow in writeApplied, unsynced as ever, and a
+   * crash before they land replays the same entries to the same results.
+   */
+  private applyInMemory(entries: readonly Entry[]): AppliedBatch {
+    const batch: AppliedBatch = {
+      writes: [],
+      results: [],
+      events: [],
+      platform: [],
+      appliedIndex: this.appliedIndexValue,
+      commands: 0,
+      confChanged: false,
+    };
     for (const entry of entries) {
       assert(
         entry.index === this.appliedIndexValue + 1,
@@ -835,50 +861,72 @@ export class RaftNode {
         `entry ${entry.index}: ${entry.kind} entry carries a ${command.kind} command`,
       );
       const applied = this.stateMachine.apply(command);
-      commandsApplied++;
+      batch.commands++;
       if (command.kind === "cluster-member" && applied.result.kind === "cluster-member") {
         // The state machine accepted it, so the Raft configuration follows, on every member alike.
         this.confState = this.raw.applyConfChange(toConfChange(command.change, command.memberId));
-        confChanged = true;
+        batch.confChanged = true;
       }
-      for (const write of applied.writes) writes.push(write);
+      for (const write of applied.writes) batch.writes.push(write);
       // Request ids are per member: another member's command may carry an id
       // this member also handed out, and must not answer this member's waiter.
-      if (command.from === this.options.id) results.push([command.id, applied.result]);
-      if (applied.events.length > 0) events.push(...applied.events);
-      if (applied.platform !== undefined) platform.push(...applied.platform);
+      if (command.from === this.options.id) batch.results.push([command.id, applied.result]);
+      if (applied.events.length > 0) batch.events.push(...applied.events);
+      if (applied.platform !== undefined) batch.platform.push(...applied.platform);
     }
-    const appliedIndex = this.appliedIndexValue;
-    const confState = confChanged ? { confState: this.confState } : {};
-    if (TRACE_ENABLED) trace("apply-write-start", entries.length);
-    await this.diskPause.write("applyState", () =>
-      this.disk.applyState(writes, appliedIndex, confState),
-    );
+    batch.appliedIndex = this.appliedIndexValue;
+    this.stateUnwritten = true;
+    if (!batch.confChanged) this.publishApplied(batch);
+    return batch;
+  }
+
+  /** The rows and applied index of a batch in one unsynced write; then a configuration change takes effect. */
+  private async writeApplied(batch: AppliedBatch): Promise<void> {
+    const confState = batch.confChanged ? { confState: this.confState } : {};
+    if (TRACE_ENABLED) trace("apply-write-start", batch.commands);
+    try {
+      await this.diskPause.write("applyState", () =>
+        this.disk.applyState(batch.writes, batch.appliedIndex, confState),
+      );
+    } finally {
+      this.releaseStateWaiters();
+    }
     if (TRACE_ENABLED) trace("apply-write-end");
-    if (confChanged) {
+    if (batch.confChanged) {
       this.memory.setConfState(this.confState);
-      this.confHistory.push({ index: this.appliedIndexValue, confState: this.confState });
+      this.confHistory.push({ index: batch.appliedIndex, confState: this.confState });
       if (this.confHistory.length > CONF_HISTORY_MAX) this.confHistory.shift();
       const members = this.stateMachine.clusterMembers.list();
       this.syncPeers(peerAddresses(members));
       for (const listener of this.membershipListeners) listener(members);
+      this.publishApplied(batch);
     }
-    if (events.length > 0) {
+  }
+
+  /** Also on a fatal error: an export then reads what is there rather than hang. */
+  private releaseStateWaiters(): void {
+    this.stateUnwritten = false;
+    for (const resolve of this.stateWrittenWaiters.splice(0)) resolve();
+  }
+
+  /** Tells watchers, proposers and waiting reads what a batch changed. */
+  private publishApplied(batch: AppliedBatch): void {
+    if (batch.events.length > 0) {
       const revision = this.stateMachine.kv.revision;
-      for (const listener of this.appliedListeners) listener(events, revision);
+      for (const listener of this.appliedListeners) listener(batch.events, revision);
     }
-    if (platform.length > 0) {
+    if (batch.platform.length > 0) {
       const revision = this.stateMachine.kv.revision;
-      for (const listener of this.platformListeners) listener(platform, revision);
+      for (const listener of this.platformListeners) listener(batch.platform, revision);
     }
     const metrics = this.options.metrics;
-    metrics.appliedIndex.set(this.appliedIndexValue);
-    metrics.proposalsApplied.inc(commandsApplied);
-    metrics.proposalsCommitted.inc(commandsApplied);
-    if (TRACE_ENABLED) for (const [id] of results) trace("resolve", id);
-    for (const [id, result] of results) this.waiters.resolve(id, result);
+    metrics.appliedIndex.set(batch.appliedIndex);
+    metrics.proposalsApplied.inc(batch.commands);
+    metrics.proposalsCommitted.inc(batch.commands);
+    if (TRACE_ENABLED) for (const [id] of batch.results) trace("resolve", id);
+    for (const [id, result] of batch.results) this.waiters.resolve(id, result);
     metrics.proposalsPending.set(this.waiters.pending);
-    this.reads.onApplied(this.appliedIndexValue);
+    this.reads.onApplied(batch.appliedIndex);
   }
 
   private onSoftState(next: SoftState): void {
@@ -914,12 +962,24 @@ export class RaftNode {
     // serving rather than answer from a state that may not be durable.
     this.options.logger.fatal({ err: error }, "raft loop failed; stopping this member");
     this.stopped = true;
+    this.releaseStateWaiters();
     this.waiters.failAll(new CairnError("STOPPED"), "fatal");
     this.reads.failAll(new CairnError("STOPPED"));
     this.transfers.failAll(new CairnError("STOPPED"));
     process.exitCode = 1;
     setTimeout(() => process.exit(1), 100).unref();
   }
+}
+
+/** What applying one Ready's committed entries produced, until it is written and published. */
+interface AppliedBatch {
+  readonly writes: TableWrite[];
+  readonly results: Array<[number, ApplyResult]>;
+  readonly events: WatchEvent[];
+  readonly platform: PlatformEvent[];
+  appliedIndex: number;
+  commands: number;
+  confChanged: boolean;
 }
 
 /** id → first peer address of each member. */
