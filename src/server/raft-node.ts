@@ -6,16 +6,21 @@
 //  2. Entries + hard state of a Ready are written in ONE synced LevelDB batch
 //     before any of its messages leave, except the leader's replication
 //     traffic (Ready.earlyMessages), which leaves first so that followers
-//     write in parallel with us (see src/raft/raw-node.ts).
-//  3. Committed entries are applied in one unsynced batch that also records
-//     the applied index, so a crash replays from there.
-//  4. Waiters resolve after apply; then advance().
+//     write in parallel with us (see src/raft/raw-node.ts). A Ready that
+//     only moves the commit index writes nothing (rule 3 takes it to disk).
+//  3. Committed entries are applied in memory and their waiters resolved at
+//     once: during the Ready's write on a leader, after its acknowledgements
+//     left on a follower. Their rows, the applied index and the commit index
+//     covering them are written later, in one unsynced batch per 100 ms (as
+//     etcd commits its backend), so a crash replays from the applied index.
+//  4. advance() after the write and the apply.
 import { randomInt } from "node:crypto";
 import { MemoryStorage, RawNode } from "../raft/index.js";
 import type {
   ConfState,
   Entry,
   EntryKind,
+  HardState,
   Message,
   NodeId,
   Ready,
@@ -103,6 +108,15 @@ const MESSAGE_OVERHEAD_BYTES = 64;
 const READ_INDEX_RETRY_MS = 500;
 const SLOW_FSYNC_MS = 100;
 const CONF_HISTORY_MAX = 16;
+/**
+ * How long applied rows may wait before they are written (etcd commits its
+ * backend batch every 100 ms too). A crash loses nothing by it: the log still
+ * holds the entries to replay.
+ */
+const STATE_FLUSH_INTERVAL_MS = 100;
+/** Bounds on applied rows waiting to be written (etcd's backend batch limit is 10 000). */
+const STATE_PENDING_WRITES_MAX = 10_000;
+const STATE_PENDING_BYTES_MAX = 64 * 1024 * 1024;
 
 type LocalCommand = Command extends infer C
   ? C extends Command
@@ -151,9 +165,19 @@ export class RaftNode {
   /** Set by the free-space guard (DiskSpaceGuard): writes are refused before the disk fills. */
   private diskSpaceProblem: string | null = null;
   private appliedIndexValue: number;
-  /** Applied in memory (and maybe answered) but not yet in the state rows on disk. */
-  private stateUnwritten = false;
-  private readonly stateWrittenWaiters: (() => void)[] = [];
+  /**
+   * Rows applied (and answered) but not yet written, and a commit index not
+   * yet written (see persist and flushState).
+   */
+  private pendingState: PendingState | null = null;
+  private pendingHardState: HardState | null = null;
+  /** A write of pending rows is in flight. */
+  private stateWriting = false;
+  /** Set by the flush timer: the next loop turn writes the pending rows on their own. */
+  private stateFlushDue = false;
+  private stateFlushTimer: NodeJS.Timeout | null = null;
+  /** Exports waiting for every applied row to be on disk. */
+  private readonly stateFlushWaiters: (() => void)[] = [];
   /** The core's commit index as of the last Ready, for the apply-backlog check. */
   private commitIndexValue = 0;
 
@@ -395,9 +419,12 @@ export class RaftNode {
 
   /** A consistent copy of the applied state (see DiskStore.exportState). */
   async *exportState(): AsyncGenerator<StateExportRecord, void, undefined> {
-    // Proposers may have been answered for entries whose rows are still on their way to disk.
-    if (this.stateUnwritten) {
-      await new Promise<void>((resolve) => this.stateWrittenWaiters.push(resolve));
+    // Proposers may have been answered for entries whose rows are not on disk yet.
+    if ((this.pendingState !== null || this.stateWriting) && !this.stopped) {
+      await new Promise<void>((resolve) => {
+        this.stateFlushWaiters.push(resolve);
+        this.schedule();
+      });
     }
     yield* this.disk.exportState(StateMachine.tables);
   }
@@ -585,6 +612,15 @@ export class RaftNode {
     this.waiters.failAll(new CairnError("STOPPED"), "stopped");
     this.reads.failAll(new CairnError("STOPPED"));
     this.transfers.failAll(new CairnError("STOPPED"));
+    try {
+      // A restart would replay them from the log; writing them spares it that.
+      await this.flushState();
+    } catch (error) {
+      if (!(error instanceof LoopStoppedError)) {
+        this.options.logger.warn({ err: error }, "could not write applied rows at stop");
+      }
+    }
+    this.releaseStateWaiters();
     await this.transport.stop();
     await this.disk.close();
   }
@@ -684,8 +720,10 @@ export class RaftNode {
       this.drainInbox();
       while (this.raw.hasReady() && !this.stopped) {
         await this.handleReady(this.raw.ready());
+        if (this.stateFlushNeeded()) await this.flushState();
         this.drainInbox();
       }
+      if (this.stateFlushNeeded() && !this.stopped) await this.flushState();
     } finally {
       this.loopRunning = false;
     }
@@ -710,20 +748,24 @@ export class RaftNode {
     if (ready.earlyMessages.length > 0) this.send(ready.earlyMessages);
     if (ready.snapshot !== null) {
       // Before the entries: they follow the snapshot in the log.
+      await this.flushState();
       await this.installSnapshot(ready.snapshot);
     }
-    // Started first, so the disk writes while the CPU applies below.
-    const persisted = this.persist(ready);
     // Committed entries were durable on a quorum before this Ready (raw-node.ts):
-    // applying them, and answering their proposers, waits for nothing it writes.
-    const applied =
-      ready.committedEntries.length > 0 ? this.applyInMemory(ready.committedEntries) : null;
+    // applying them, and answering their proposers, waits for nothing it
+    // writes. So a leader applies while its disk writes. Messages that wait
+    // for the write (a follower's acks) go first, though: the apply would hold
+    // them up for its CPU time, and the leader's commit waits for them.
+    const persisted = this.persist(ready);
+    const applyDuringWrite = ready.messages.length === 0 && ready.committedEntries.length > 0;
+    let applied = applyDuringWrite ? this.applyInMemory(ready.committedEntries) : null;
     await persisted;
     if (ready.messages.length > 0) this.send(ready.messages);
-    if (applied !== null) {
-      await this.writeApplied(applied);
-      await this.maybeSnapshot();
+    if (!applyDuringWrite && ready.committedEntries.length > 0) {
+      applied = this.applyInMemory(ready.committedEntries);
     }
+    if (applied?.confChanged === true) await this.applyConfState(applied);
+    if (applied !== null) await this.maybeSnapshot();
     for (const readState of ready.readStates) {
       this.reads.onReadState(readState.requestContext, readState.index, this.appliedIndexValue);
     }
@@ -735,20 +777,114 @@ export class RaftNode {
     this.options.metrics.commitIndex.set(status.commit);
   }
 
-  /** Entries and hard state of a Ready, in one batch, synced when it must be. */
+  /**
+   * Entries and hard state of a Ready in one batch, synced when it must be.
+   * A Ready that changes only the commit index writes nothing: Raft can
+   * re-learn a commit index, and the next write of the pending rows takes it
+   * to disk with them (their applied index must never be ahead of the commit
+   * index on disk). The rows stay out of this batch: its fsync is what
+   * acknowledgements wait for, and it takes longer the more it carries.
+   */
   private async persist(ready: Ready): Promise<void> {
-    if (ready.entries.length === 0 && ready.hardState === null) return;
+    if (ready.entries.length === 0 && !ready.mustSync) {
+      if (ready.hardState !== null) {
+        this.pendingHardState = ready.hardState;
+        this.memory.setHardState(ready.hardState);
+      }
+      return;
+    }
     const noFsync = this.options.unsafe?.has("no-fsync") === true;
+    const hardState = ready.hardState ?? this.pendingHardState;
+    this.pendingHardState = null;
     if (TRACE_ENABLED) trace("persist-start", ready.entries.length, ready.mustSync ? 1 : 0);
     await this.diskPause.write("persistRaft", () =>
-      this.disk.persistRaft(ready.entries, ready.hardState, {
+      this.disk.persistRaft(ready.entries, hardState, {
         sync: ready.mustSync && !noFsync,
         unsafeUnsyncedEntries: noFsync,
       }),
     );
-    if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
+    if (hardState !== null) this.memory.setHardState(hardState);
     if (ready.entries.length > 0) this.memory.append([...ready.entries]);
     if (TRACE_ENABLED) trace("persist-end", ready.entries.length);
+  }
+
+  private stateFlushNeeded(): boolean {
+    const pending = this.pendingState;
+    if (pending === null) return this.stateFlushWaiters.length > 0;
+    return (
+      this.stateFlushDue ||
+      this.stateFlushWaiters.length > 0 ||
+      pending.rows.size >= STATE_PENDING_WRITES_MAX ||
+      pending.bytes >= STATE_PENDING_BYTES_MAX
+    );
+  }
+
+  /**
+   * Writes the rows applied since the last such write, the applied index and
+   * the commit index covering them, in one unsynced batch, like etcd's
+   * backend commit: every STATE_FLUSH_INTERVAL_MS, when they grow past their
+   * bounds, and before anything that reads the state on disk or needs it
+   * there (exports, snapshot points, snapshot installs, configuration
+   * changes, stop). A crash loses nothing by the wait: the log still holds
+   * the entries, and a restart applies them again from the applied index.
+   */
+  private async flushState(): Promise<void> {
+    const pending = this.pendingState;
+    if (pending !== null) {
+      this.pendingState = null;
+      // The commit index goes with the rows, or stays pending until some do.
+      const hardState = this.pendingHardState;
+      this.pendingHardState = null;
+      if (this.stateFlushTimer !== null) clearTimeout(this.stateFlushTimer);
+      this.stateFlushTimer = null;
+      this.stateFlushDue = false;
+      const state = {
+        writes: [...pending.rows.values()],
+        appliedIndex: pending.appliedIndex,
+        options: {
+          ...(pending.confState === undefined ? {} : { confState: pending.confState }),
+          ...(hardState === null ? {} : { hardState }),
+        },
+      };
+      if (TRACE_ENABLED) trace("apply-write-start", state.writes.length);
+      this.stateWriting = true;
+      try {
+        await this.diskPause.write("applyState", () =>
+          this.disk.applyState(state.writes, state.appliedIndex, state.options),
+        );
+      } finally {
+        this.stateWriting = false;
+      }
+      if (TRACE_ENABLED) trace("apply-write-end");
+    }
+    for (const resolve of this.stateFlushWaiters.splice(0)) resolve();
+  }
+
+  /** Adds a batch's rows to the pending ones, and arms the timer that bounds how long they wait. */
+  private addPendingState(batch: AppliedBatch): void {
+    let pending = this.pendingState;
+    if (pending === null) {
+      pending = { rows: new Map(), appliedIndex: batch.appliedIndex, bytes: 0 };
+      this.pendingState = pending;
+    }
+    for (const write of batch.writes) {
+      // A later write of the same row replaces the earlier one (the batch applies atomically).
+      pending.rows.set(
+        `${write.table}\u0000${Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength).toString("latin1")}`,
+        write,
+      );
+      pending.bytes += write.key.byteLength + (write.value?.byteLength ?? 0);
+    }
+    pending.appliedIndex = batch.appliedIndex;
+    if (batch.confChanged) pending.confState = this.confState;
+    if (this.stateFlushTimer === null) {
+      this.stateFlushTimer = setTimeout(() => {
+        this.stateFlushTimer = null;
+        this.stateFlushDue = true;
+        this.schedule();
+      }, STATE_FLUSH_INTERVAL_MS);
+      this.stateFlushTimer.unref();
+    }
   }
 
   /** Meta of the state after `index`: its term and the configuration then in force. */
@@ -817,6 +953,8 @@ export class RaftNode {
     if (applied - snapshotIndex < this.options.snapshotCount) {
       return;
     }
+    // The snapshot point promises the state as of `applied` is on disk.
+    await this.flushState();
     const { meta } = this.memory.createSnapshot(applied, this.confState, new Uint8Array(0));
     await this.diskPause.write("setSnapshotMeta", () => this.disk.setSnapshotMeta(meta));
     const keepFrom = applied - this.options.snapshotCatchupEntries;
@@ -835,8 +973,9 @@ export class RaftNode {
   /**
    * Applies committed entries to the in-memory state machine. Unless one
    * changes the configuration, their results are published at once (waiters,
-   * watchers, reads): the rows follow in writeApplied, unsynced as ever, and a
-   * crash before they land replays the same entries to the same results.
+   * watchers, reads): the rows wait to ride with the next write (flushState),
+   * unsynced as ever, and a crash before they land replays the same entries
+   * to the same results.
    */
   private applyInMemory(entries: readonly Entry[]): AppliedBatch {
     const batch: AppliedBatch = {
@@ -875,38 +1014,26 @@ export class RaftNode {
       if (applied.platform !== undefined) batch.platform.push(...applied.platform);
     }
     batch.appliedIndex = this.appliedIndexValue;
-    this.stateUnwritten = true;
+    this.addPendingState(batch);
     if (!batch.confChanged) this.publishApplied(batch);
     return batch;
   }
 
-  /** The rows and applied index of a batch in one unsynced write; then a configuration change takes effect. */
-  private async writeApplied(batch: AppliedBatch): Promise<void> {
-    const confState = batch.confChanged ? { confState: this.confState } : {};
-    if (TRACE_ENABLED) trace("apply-write-start", batch.commands);
-    try {
-      await this.diskPause.write("applyState", () =>
-        this.disk.applyState(batch.writes, batch.appliedIndex, confState),
-      );
-    } finally {
-      this.releaseStateWaiters();
-    }
-    if (TRACE_ENABLED) trace("apply-write-end");
-    if (batch.confChanged) {
-      this.memory.setConfState(this.confState);
-      this.confHistory.push({ index: batch.appliedIndex, confState: this.confState });
-      if (this.confHistory.length > CONF_HISTORY_MAX) this.confHistory.shift();
-      const members = this.stateMachine.clusterMembers.list();
-      this.syncPeers(peerAddresses(members));
-      for (const listener of this.membershipListeners) listener(members);
-      this.publishApplied(batch);
-    }
+  /** A configuration change takes effect once it is on disk with the rows and applied index before it. */
+  private async applyConfState(batch: AppliedBatch): Promise<void> {
+    await this.flushState();
+    this.memory.setConfState(this.confState);
+    this.confHistory.push({ index: batch.appliedIndex, confState: this.confState });
+    if (this.confHistory.length > CONF_HISTORY_MAX) this.confHistory.shift();
+    const members = this.stateMachine.clusterMembers.list();
+    this.syncPeers(peerAddresses(members));
+    for (const listener of this.membershipListeners) listener(members);
+    this.publishApplied(batch);
   }
 
-  /** Also on a fatal error: an export then reads what is there rather than hang. */
+  /** On a fatal error or stop: an export then reads what is there rather than hang. */
   private releaseStateWaiters(): void {
-    this.stateUnwritten = false;
-    for (const resolve of this.stateWrittenWaiters.splice(0)) resolve();
+    for (const resolve of this.stateFlushWaiters.splice(0)) resolve();
   }
 
   /** Tells watchers, proposers and waiting reads what a batch changed. */
@@ -971,7 +1098,17 @@ export class RaftNode {
   }
 }
 
-/** What applying one Ready's committed entries produced, until it is written and published. */
+/** Rows applied but not yet written, with what a write of them records. */
+interface PendingState {
+  /** By table and key: only the last write of a row is kept. */
+  readonly rows: Map<string, TableWrite>;
+  appliedIndex: number;
+  confState?: ConfState;
+  /** Keys and values written (replaced ones included), for STATE_PENDING_BYTES_MAX. */
+  bytes: number;
+}
+
+/** What applying one Ready's committed entries produced, until it is published. */
 interface AppliedBatch {
   readonly writes: TableWrite[];
   readonly results: Array<[number, ApplyResult]>;
