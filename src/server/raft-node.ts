@@ -109,6 +109,11 @@ const READ_INDEX_RETRY_MS = 500;
 const SLOW_FSYNC_MS = 100;
 const CONF_HISTORY_MAX = 16;
 /**
+ * Bytes of proposals handed to the core as one batch (one MsgProp when a
+ * follower forwards them): the leader's MsgApps are cut at 1 MiB anyway.
+ */
+const PROPOSAL_BATCH_BYTES_MAX = 1024 * 1024;
+/**
  * How long applied rows may wait before they are written (etcd commits its
  * backend batch every 100 ms too). A crash loses nothing by it: the log still
  * holds the entries to replay.
@@ -694,16 +699,39 @@ export class RaftNode {
     this.inboxProposalKinds = [];
     this.inboxProposalIds = [];
     this.inboxProposalBytes = 0;
+    // Normal proposals go to the core in batches: one append, one MsgApp per
+    // follower and one ack each, instead of one per proposal.
+    let batch: Uint8Array[] = [];
+    let batchIds: number[] = [];
+    let batchBytes = 0;
+    const proposeBatch = () => {
+      if (batch.length === 0) return;
+      const outcome = this.raw.proposeBatch(batch);
+      if (!outcome.ok) {
+        // Never in the log: "no leader" tells clients it is safe to retry.
+        for (const id of batchIds)
+          this.waiters.fail(id, new CairnError("NO_LEADER"), outcome.reason);
+      }
+      batch = [];
+      batchIds = [];
+      batchBytes = 0;
+    };
     for (let i = 0; i < proposals.length; i++) {
       const id = ids[i] as number;
       // Held through a transfer past its deadline: the caller was told
       // "timed out" (an unknown outcome), so not proposing it is allowed.
       if (!this.waiters.has(id)) continue;
       const data = proposals[i] as Uint8Array;
-      const outcome =
-        kinds[i] === "conf-change" ? this.raw.proposeConfChange(data) : this.raw.propose(data);
+      if (kinds[i] !== "conf-change") {
+        if (batchBytes + data.byteLength > PROPOSAL_BATCH_BYTES_MAX) proposeBatch();
+        batch.push(data);
+        batchIds.push(id);
+        batchBytes += data.byteLength;
+        continue;
+      }
+      proposeBatch(); // in arrival order
+      const outcome = this.raw.proposeConfChange(data);
       if (!outcome.ok) {
-        // Never in the log: "no leader" tells clients it is safe to retry.
         const error =
           outcome.reason === "conf-change-pending"
             ? new CairnError("CONF_CHANGE_PENDING")
@@ -711,6 +739,7 @@ export class RaftNode {
         this.waiters.fail(id, error, outcome.reason);
       }
     }
+    proposeBatch();
   }
 
   private async runLoop(): Promise<void> {

@@ -467,6 +467,25 @@ export class SimCluster {
     return result.ok ? payload : undefined;
   }
 
+  /** Proposes `count` payloads in one batch; returns them if the core took them. */
+  proposeBatch(id: NodeId, count: number): string[] {
+    const node = this.node(id);
+    if (node.raw === null) {
+      return [];
+    }
+    const payloads: string[] = [];
+    for (let k = 0; k < count; k++) {
+      this.proposalCount += 1;
+      payloads.push(`p${this.proposalCount}`);
+    }
+    const result = node.raw.proposeBatch(payloads.map((p) => encoder.encode(p)));
+    if (result.ok) {
+      for (const payload of payloads) this.proposer.set(payload, id);
+    }
+    this.drive(node);
+    return result.ok ? payloads : [];
+  }
+
   read(id: NodeId): void {
     const node = this.node(id);
     if (node.raw === null) {
