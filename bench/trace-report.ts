@@ -138,10 +138,14 @@ function followPut(client: Timeline, leader: Timeline, followers: Timeline[], st
   const gate = Math.max(s["l-recv-ack"] as number, s["persist-end"] as number);
   s.gate = gate;
   const ready2 = at(leader, "ready2", gate, (e) => e.name === "ready" && e.b >= index);
-  at(leader, "apply-write-start", ready2.t, named("apply-write-start"));
-  at(leader, "apply-write-end", ready2.t, named("apply-write-end"));
-  at(leader, "resolve", ready2.t, named("resolve"));
+  const resolve = at(leader, "resolve", ready2.t, named("resolve"));
   at(leader, "replied", ready2.t, named("replied"));
+  // Only when the rows were written before the answer (before commit abdb966 they were).
+  const written = leader.first(ready2.t, named("apply-write-end"));
+  if (written !== null && written.t < resolve.t) {
+    s["apply-write-start"] = leader.first(ready2.t, named("apply-write-start"))?.t ?? Number.NaN;
+    s["apply-write-end"] = written.t;
+  }
   return s;
 }
 
@@ -161,11 +165,13 @@ const STAGES: ReadonlyArray<readonly [string, string, string]> = [
   ["= follower round trip (MsgApp out → ack in)", "frame-out", "l-recv-ack"],
   ["commit point (later of ack, own persist) → Ready with it", "gate", "ready2"],
   ["Ready → state write starts (hard state, decode, apply)", "ready2", "apply-write-start"],
-  ["state write (unsynced batch)", "apply-write-start", "apply-write-end"],
+  ["state write (unsynced batch), if before the answer", "apply-write-start", "apply-write-end"],
+  ["Ready → waiter resolved", "ready2", "resolve"],
   ["waiter resolved → reply handed to gRPC", "resolve", "replied"],
   ["commit point → reply handed to gRPC", "gate", "replied"],
   ["reply → client has it (server encode, HTTP/2, client decode)", "replied", "c9"],
   ["TOTAL as the client sees it", "c0", "c9"],
+  ["of which in the server (handler → reply handed to gRPC)", "unary-in", "replied"],
 ];
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -200,7 +206,14 @@ function main(prefix: string): void {
       "| stage | p50 ms | mean ms |\n|---|---|---|\n",
   );
   for (const [label, from, to] of STAGES) {
-    const d = rows.map((r) => (r[to] as number) - (r[from] as number)).sort((x, y) => x - y);
+    const d = rows
+      .filter((r) => r[from] !== undefined && r[to] !== undefined)
+      .map((r) => (r[to] as number) - (r[from] as number))
+      .sort((x, y) => x - y);
+    if (d.length === 0) {
+      process.stdout.write(`| ${label} | — | — |\n`);
+      continue;
+    }
     const mean = d.reduce((x, y) => x + y, 0) / d.length;
     process.stdout.write(`| ${label} | ${quantile(d, 0.5).toFixed(3)} | ${mean.toFixed(3)} |\n`);
   }
