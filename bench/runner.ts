@@ -2,6 +2,7 @@
 // back over the given channels for a warm-up and then a measured window.
 // Bounded by time: every worker stops when the window closes.
 import type { Client } from "@grpc/grpc-js";
+import { TRACE_ENABLED, trace } from "../src/util/latency-trace.js";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
 import type { Operation } from "./workloads.js";
 
@@ -100,7 +101,9 @@ export async function runWorkload(spec: RunSpec): Promise<RunResult> {
     while (performance.now() < endMs) {
       const begin = performance.now();
       try {
+        if (TRACE_ENABLED) trace("op-start");
         await spec.operation(channel, random, index);
+        if (TRACE_ENABLED) trace("op-end");
         if (begin >= measureFromMs) {
           recorder.recordMs(performance.now() - begin);
           operations++;

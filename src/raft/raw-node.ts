@@ -52,6 +52,7 @@ import { Raft } from "./raft.js";
 import {
   campaign,
   propose,
+  proposeBatch,
   readIndex,
   reportSnapshot,
   reportUnreachable,
@@ -139,6 +140,15 @@ export class RawNode {
   /** Appends (leader) or forwards (follower) a proposal. ok is not a promise of commit. */
   propose(data: Uint8Array): ProposeResult {
     return propose(this.raft, data, "normal");
+  }
+
+  /**
+   * Appends (leader) or forwards (follower) several normal proposals as one
+   * batch: one MsgApp per follower carries them all. All or none are taken.
+   */
+  proposeBatch(data: readonly Uint8Array[]): ProposeResult {
+    assert(data.length > 0, "proposeBatch() of nothing");
+    return proposeBatch(this.raft, data);
   }
 
   /**

@@ -51,6 +51,30 @@ export function propose(r: Raft, data: Uint8Array, kind: EntryKind): ProposeResu
 }
 
 /**
+ * Normal entries proposed together: a leader appends them at once, so they
+ * leave in one MsgApp per follower (as a forwarded MsgProp's entries do)
+ * rather than one each; a follower forwards them in one MsgProp.
+ */
+export function proposeBatch(r: Raft, data: readonly Uint8Array[]): ProposeResult {
+  const proposals = data.map((d): Proposal => ({ kind: "normal", data: d }));
+  switch (r.role) {
+    case "leader":
+      return proposeAsLeader(r, proposals);
+    case "follower":
+      if (r.lead === NO_NODE) {
+        return { ok: false, reason: "no-leader" };
+      }
+      r.send({ type: "MsgProp", to: r.lead, entries: proposals.map(proposalEntry) });
+      return { ok: true };
+    case "pre-candidate":
+    case "candidate":
+      return { ok: false, reason: "no-leader" };
+    default:
+      return assertNever(r.role, "role");
+  }
+}
+
+/**
  * Why the leader must refuse a configuration change now, or null. One change
  * at a time (the previous one applied), and only after an entry of this term
  * committed: Ongaro's fix for single-server changes over diverged logs.

@@ -4,6 +4,7 @@
 import type { etcdserverpb } from "../gen/etcd.js";
 import { type ApplyResult, MAX_TXN_OPS, rangeQuery, validateTxn } from "../state/index.js";
 import { assertNever } from "../util/assert.js";
+import { TRACE_ENABLED, trace } from "../util/latency-trace.js";
 import { CairnError } from "./errors.js";
 import {
   toDeleteRangeOp,
@@ -72,6 +73,7 @@ export class KvHandlers {
     const query = toRangeQuery(request);
     if (!request.serializable) {
       await this.node.linearizableBarrier();
+      if (TRACE_ENABLED) trace("read-barrier-passed");
     }
     const result = rangeQuery(this.node.stateMachine.kv, query);
     if (result.kind !== "range") throwApplyError(result);
@@ -84,9 +86,11 @@ export class KvHandlers {
   }
 
   async put(request: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse.$Properties> {
+    if (TRACE_ENABLED) trace("put-in");
     const op = toPutOp(request);
     this.gate.admit("write");
     const result = await this.node.propose(op);
+    if (TRACE_ENABLED) trace("put-out");
     if (result.kind !== "put") throwApplyError(result);
     const response: etcdserverpb.PutResponse.$Properties = {
       header: this.headers.header(result.ok.revision),

@@ -6,16 +6,21 @@
 //  2. Entries + hard state of a Ready are written in ONE synced LevelDB batch
 //     before any of its messages leave, except the leader's replication
 //     traffic (Ready.earlyMessages), which leaves first so that followers
-//     write in parallel with us (see src/raft/raw-node.ts).
-//  3. Committed entries are applied in one unsynced batch that also records
-//     the applied index, so a crash replays from there.
-//  4. Waiters resolve after apply; then advance().
+//     write in parallel with us (see src/raft/raw-node.ts). A Ready that
+//     only moves the commit index writes nothing (rule 3 takes it to disk).
+//  3. Committed entries are applied in memory and their waiters resolved at
+//     once: during the Ready's write on a leader, after its acknowledgements
+//     left on a follower. Their rows, the applied index and the commit index
+//     covering them are written later, in one unsynced batch per 100 ms (as
+//     etcd commits its backend), so a crash replays from the applied index.
+//  4. advance() after the write and the apply.
 import { randomInt } from "node:crypto";
 import { MemoryStorage, RawNode } from "../raft/index.js";
 import type {
   ConfState,
   Entry,
   EntryKind,
+  HardState,
   Message,
   NodeId,
   Ready,
@@ -39,6 +44,7 @@ import {
 import { PeerTransport } from "../transport/index.js";
 import { registerMembershipService } from "../transport/membership-rpc.js";
 import { assert } from "../util/assert.js";
+import { TRACE_ENABLED, trace } from "../util/latency-trace.js";
 import { proposalRefusal } from "./admission.js";
 import { bootstrap, peersOfEmptyMember } from "./bootstrap.js";
 import { DiskPause, LoopStoppedError } from "./disk-pause.js";
@@ -102,6 +108,20 @@ const MESSAGE_OVERHEAD_BYTES = 64;
 const READ_INDEX_RETRY_MS = 500;
 const SLOW_FSYNC_MS = 100;
 const CONF_HISTORY_MAX = 16;
+/**
+ * Bytes of proposals handed to the core as one batch (one MsgProp when a
+ * follower forwards them): the leader's MsgApps are cut at 1 MiB anyway.
+ */
+const PROPOSAL_BATCH_BYTES_MAX = 1024 * 1024;
+/**
+ * How long applied rows may wait before they are written (etcd commits its
+ * backend batch every 100 ms too). A crash loses nothing by it: the log still
+ * holds the entries to replay.
+ */
+const STATE_FLUSH_INTERVAL_MS = 100;
+/** Bounds on applied rows waiting to be written (etcd's backend batch limit is 10 000). */
+const STATE_PENDING_WRITES_MAX = 10_000;
+const STATE_PENDING_BYTES_MAX = 64 * 1024 * 1024;
 
 type LocalCommand = Command extends infer C
   ? C extends Command
@@ -150,6 +170,19 @@ export class RaftNode {
   /** Set by the free-space guard (DiskSpaceGuard): writes are refused before the disk fills. */
   private diskSpaceProblem: string | null = null;
   private appliedIndexValue: number;
+  /**
+   * Rows applied (and answered) but not yet written, and a commit index not
+   * yet written (see persist and flushState).
+   */
+  private pendingState: PendingState | null = null;
+  private pendingHardState: HardState | null = null;
+  /** A write of pending rows is in flight. */
+  private stateWriting = false;
+  /** Set by the flush timer: the next loop turn writes the pending rows on their own. */
+  private stateFlushDue = false;
+  private stateFlushTimer: NodeJS.Timeout | null = null;
+  /** Exports waiting for every applied row to be on disk. */
+  private readonly stateFlushWaiters: (() => void)[] = [];
   /** The core's commit index as of the last Ready, for the apply-backlog check. */
   private commitIndexValue = 0;
 
@@ -390,8 +423,15 @@ export class RaftNode {
   }
 
   /** A consistent copy of the applied state (see DiskStore.exportState). */
-  exportState(): AsyncGenerator<StateExportRecord, void, undefined> {
-    return this.disk.exportState(StateMachine.tables);
+  async *exportState(): AsyncGenerator<StateExportRecord, void, undefined> {
+    // Proposers may have been answered for entries whose rows are not on disk yet.
+    if ((this.pendingState !== null || this.stateWriting) && !this.stopped) {
+      await new Promise<void>((resolve) => {
+        this.stateFlushWaiters.push(resolve);
+        this.schedule();
+      });
+    }
+    yield* this.disk.exportState(StateMachine.tables);
   }
 
   defragment(): Promise<{ beforeBytes: number; afterBytes: number }> {
@@ -502,6 +542,7 @@ export class RaftNode {
     this.inboxProposals.push(data);
     this.inboxProposalKinds.push(kind);
     this.inboxProposalIds.push(id);
+    if (TRACE_ENABLED) trace("propose", id);
     this.options.metrics.proposalsPending.set(this.waiters.pending);
     this.schedule();
     return result;
@@ -576,6 +617,15 @@ export class RaftNode {
     this.waiters.failAll(new CairnError("STOPPED"), "stopped");
     this.reads.failAll(new CairnError("STOPPED"));
     this.transfers.failAll(new CairnError("STOPPED"));
+    try {
+      // A restart would replay them from the log; writing them spares it that.
+      await this.flushState();
+    } catch (error) {
+      if (!(error instanceof LoopStoppedError)) {
+        this.options.logger.warn({ err: error }, "could not write applied rows at stop");
+      }
+    }
+    this.releaseStateWaiters();
     await this.transport.stop();
     await this.disk.close();
   }
@@ -600,6 +650,7 @@ export class RaftNode {
       return; // Raft tolerates message loss; memory does not tolerate an unbounded inbox.
     }
     this.inboxMessageBytes += bytes;
+    if (TRACE_ENABLED) for (const m of messages) trace(`recv-${m.type}`, m.from, lastIndexOf(m));
     for (const message of messages) this.inboxMessages.push(message);
     this.schedule();
   }
@@ -648,16 +699,39 @@ export class RaftNode {
     this.inboxProposalKinds = [];
     this.inboxProposalIds = [];
     this.inboxProposalBytes = 0;
+    // Normal proposals go to the core in batches: one append, one MsgApp per
+    // follower and one ack each, instead of one per proposal.
+    let batch: Uint8Array[] = [];
+    let batchIds: number[] = [];
+    let batchBytes = 0;
+    const proposeBatch = () => {
+      if (batch.length === 0) return;
+      const outcome = this.raw.proposeBatch(batch);
+      if (!outcome.ok) {
+        // Never in the log: "no leader" tells clients it is safe to retry.
+        for (const id of batchIds)
+          this.waiters.fail(id, new CairnError("NO_LEADER"), outcome.reason);
+      }
+      batch = [];
+      batchIds = [];
+      batchBytes = 0;
+    };
     for (let i = 0; i < proposals.length; i++) {
       const id = ids[i] as number;
       // Held through a transfer past its deadline: the caller was told
       // "timed out" (an unknown outcome), so not proposing it is allowed.
       if (!this.waiters.has(id)) continue;
       const data = proposals[i] as Uint8Array;
-      const outcome =
-        kinds[i] === "conf-change" ? this.raw.proposeConfChange(data) : this.raw.propose(data);
+      if (kinds[i] !== "conf-change") {
+        if (batchBytes + data.byteLength > PROPOSAL_BATCH_BYTES_MAX) proposeBatch();
+        batch.push(data);
+        batchIds.push(id);
+        batchBytes += data.byteLength;
+        continue;
+      }
+      proposeBatch(); // in arrival order
+      const outcome = this.raw.proposeConfChange(data);
       if (!outcome.ok) {
-        // Never in the log: "no leader" tells clients it is safe to retry.
         const error =
           outcome.reason === "conf-change-pending"
             ? new CairnError("CONF_CHANGE_PENDING")
@@ -665,16 +739,20 @@ export class RaftNode {
         this.waiters.fail(id, error, outcome.reason);
       }
     }
+    proposeBatch();
   }
 
   private async runLoop(): Promise<void> {
     this.loopRunning = true;
+    if (TRACE_ENABLED) trace("loop");
     try {
       this.drainInbox();
       while (this.raw.hasReady() && !this.stopped) {
         await this.handleReady(this.raw.ready());
+        if (this.stateFlushNeeded()) await this.flushState();
         this.drainInbox();
       }
+      if (this.stateFlushNeeded() && !this.stopped) await this.flushState();
     } finally {
       this.loopRunning = false;
     }
@@ -692,36 +770,150 @@ export class RaftNode {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
+    if (TRACE_ENABLED) {
+      trace("ready", ready.entries.at(-1)?.index ?? 0, ready.committedEntries.at(-1)?.index ?? 0);
+    }
     if (ready.softState !== null) this.onSoftState(ready.softState);
     if (ready.earlyMessages.length > 0) this.send(ready.earlyMessages);
     if (ready.snapshot !== null) {
       // Before the entries: they follow the snapshot in the log.
+      await this.flushState();
       await this.installSnapshot(ready.snapshot);
     }
-    if (ready.entries.length > 0 || ready.hardState !== null) {
-      const noFsync = this.options.unsafe?.has("no-fsync") === true;
-      await this.diskPause.write("persistRaft", () =>
-        this.disk.persistRaft(ready.entries, ready.hardState, {
-          sync: ready.mustSync && !noFsync,
-          unsafeUnsyncedEntries: noFsync,
-        }),
-      );
-      if (ready.hardState !== null) this.memory.setHardState(ready.hardState);
-      if (ready.entries.length > 0) this.memory.append([...ready.entries]);
-    }
+    // Committed entries were durable on a quorum before this Ready (raw-node.ts):
+    // applying them, and answering their proposers, waits for nothing it
+    // writes. So a leader applies while its disk writes. Messages that wait
+    // for the write (a follower's acks) go first, though: the apply would hold
+    // them up for its CPU time, and the leader's commit waits for them.
+    const persisted = this.persist(ready);
+    const applyDuringWrite = ready.messages.length === 0 && ready.committedEntries.length > 0;
+    let applied = applyDuringWrite ? this.applyInMemory(ready.committedEntries) : null;
+    await persisted;
     if (ready.messages.length > 0) this.send(ready.messages);
-    if (ready.committedEntries.length > 0) {
-      await this.apply(ready.committedEntries);
-      await this.maybeSnapshot();
+    if (!applyDuringWrite && ready.committedEntries.length > 0) {
+      applied = this.applyInMemory(ready.committedEntries);
     }
+    if (applied?.confChanged === true) await this.applyConfState(applied);
+    if (applied !== null) await this.maybeSnapshot();
     for (const readState of ready.readStates) {
       this.reads.onReadState(readState.requestContext, readState.index, this.appliedIndexValue);
     }
     this.raw.advance(ready);
+    if (TRACE_ENABLED) trace("advance");
     const status = this.raw.status();
     this.commitIndexValue = status.commit;
     this.options.metrics.term.set(status.term);
     this.options.metrics.commitIndex.set(status.commit);
+  }
+
+  /**
+   * Entries and hard state of a Ready in one batch, synced when it must be.
+   * A Ready that changes only the commit index writes nothing: Raft can
+   * re-learn a commit index, and the next write of the pending rows takes it
+   * to disk with them (their applied index must never be ahead of the commit
+   * index on disk). The rows stay out of this batch: its fsync is what
+   * acknowledgements wait for, and it takes longer the more it carries.
+   */
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.entries.length === 0 && !ready.mustSync) {
+      if (ready.hardState !== null) {
+        this.pendingHardState = ready.hardState;
+        this.memory.setHardState(ready.hardState);
+      }
+      return;
+    }
+    const noFsync = this.options.unsafe?.has("no-fsync") === true;
+    const hardState = ready.hardState ?? this.pendingHardState;
+    this.pendingHardState = null;
+    if (TRACE_ENABLED) trace("persist-start", ready.entries.length, ready.mustSync ? 1 : 0);
+    await this.diskPause.write("persistRaft", () =>
+      this.disk.persistRaft(ready.entries, hardState, {
+        sync: ready.mustSync && !noFsync,
+        unsafeUnsyncedEntries: noFsync,
+      }),
+    );
+    if (hardState !== null) this.memory.setHardState(hardState);
+    if (ready.entries.length > 0) this.memory.append([...ready.entries]);
+    if (TRACE_ENABLED) trace("persist-end", ready.entries.length);
+  }
+
+  private stateFlushNeeded(): boolean {
+    const pending = this.pendingState;
+    if (pending === null) return this.stateFlushWaiters.length > 0;
+    return (
+      this.stateFlushDue ||
+      this.stateFlushWaiters.length > 0 ||
+      pending.rows.size >= STATE_PENDING_WRITES_MAX ||
+      pending.bytes >= STATE_PENDING_BYTES_MAX
+    );
+  }
+
+  /**
+   * Writes the rows applied since the last such write, the applied index and
+   * the commit index covering them, in one unsynced batch, like etcd's
+   * backend commit: every STATE_FLUSH_INTERVAL_MS, when they grow past their
+   * bounds, and before anything that reads the state on disk or needs it
+   * there (exports, snapshot points, snapshot installs, configuration
+   * changes, stop). A crash loses nothing by the wait: the log still holds
+   * the entries, and a restart applies them again from the applied index.
+   */
+  private async flushState(): Promise<void> {
+    const pending = this.pendingState;
+    if (pending !== null) {
+      this.pendingState = null;
+      // The commit index goes with the rows, or stays pending until some do.
+      const hardState = this.pendingHardState;
+      this.pendingHardState = null;
+      if (this.stateFlushTimer !== null) clearTimeout(this.stateFlushTimer);
+      this.stateFlushTimer = null;
+      this.stateFlushDue = false;
+      const state = {
+        writes: [...pending.rows.values()],
+        appliedIndex: pending.appliedIndex,
+        options: {
+          ...(pending.confState === undefined ? {} : { confState: pending.confState }),
+          ...(hardState === null ? {} : { hardState }),
+        },
+      };
+      if (TRACE_ENABLED) trace("apply-write-start", state.writes.length);
+      this.stateWriting = true;
+      try {
+        await this.diskPause.write("applyState", () =>
+          this.disk.applyState(state.writes, state.appliedIndex, state.options),
+        );
+      } finally {
+        this.stateWriting = false;
+      }
+      if (TRACE_ENABLED) trace("apply-write-end");
+    }
+    for (const resolve of this.stateFlushWaiters.splice(0)) resolve();
+  }
+
+  /** Adds a batch's rows to the pending ones, and arms the timer that bounds how long they wait. */
+  private addPendingState(batch: AppliedBatch): void {
+    let pending = this.pendingState;
+    if (pending === null) {
+      pending = { rows: new Map(), appliedIndex: batch.appliedIndex, bytes: 0 };
+      this.pendingState = pending;
+    }
+    for (const write of batch.writes) {
+      // A later write of the same row replaces the earlier one (the batch applies atomically).
+      pending.rows.set(
+        `${write.table}\u0000${Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength).toString("latin1")}`,
+        write,
+      );
+      pending.bytes += write.key.byteLength + (write.value?.byteLength ?? 0);
+    }
+    pending.appliedIndex = batch.appliedIndex;
+    if (batch.confChanged) pending.confState = this.confState;
+    if (this.stateFlushTimer === null) {
+      this.stateFlushTimer = setTimeout(() => {
+        this.stateFlushTimer = null;
+        this.stateFlushDue = true;
+        this.schedule();
+      }, STATE_FLUSH_INTERVAL_MS);
+      this.stateFlushTimer.unref();
+    }
   }
 
   /** Meta of the state after `index`: its term and the configuration then in force. */
@@ -770,6 +962,7 @@ export class RaftNode {
 
   /** Raft messages out; a MsgSnap becomes a stream of our current state (see snapshots.ts). */
   private send(messages: readonly Message[]): void {
+    if (TRACE_ENABLED) for (const m of messages) trace(`send-${m.type}`, m.to, lastIndexOf(m));
     const plain: Message[] = [];
     for (const message of messages) {
       if (message.type === "MsgSnap") this.snapshots.send(message);
@@ -789,6 +982,8 @@ export class RaftNode {
     if (applied - snapshotIndex < this.options.snapshotCount) {
       return;
     }
+    // The snapshot point promises the state as of `applied` is on disk.
+    await this.flushState();
     const { meta } = this.memory.createSnapshot(applied, this.confState, new Uint8Array(0));
     await this.diskPause.write("setSnapshotMeta", () => this.disk.setSnapshotMeta(meta));
     const keepFrom = applied - this.options.snapshotCatchupEntries;
@@ -804,13 +999,23 @@ export class RaftNode {
     );
   }
 
-  private async apply(entries: readonly Entry[]): Promise<void> {
-    const writes: TableWrite[] = [];
-    const results: Array<[number, ApplyResult]> = [];
-    const events: WatchEvent[] = [];
-    const platform: PlatformEvent[] = [];
-    let commandsApplied = 0;
-    let confChanged = false;
+  /**
+   * Applies committed entries to the in-memory state machine. Unless one
+   * changes the configuration, their results are published at once (waiters,
+   * watchers, reads): the rows wait to ride with the next write (flushState),
+   * unsynced as ever, and a crash before they land replays the same entries
+   * to the same results.
+   */
+  private applyInMemory(entries: readonly Entry[]): AppliedBatch {
+    const batch: AppliedBatch = {
+      writes: [],
+      results: [],
+      events: [],
+      platform: [],
+      appliedIndex: this.appliedIndexValue,
+      commands: 0,
+      confChanged: false,
+    };
     for (const entry of entries) {
       assert(
         entry.index === this.appliedIndexValue + 1,
@@ -824,47 +1029,60 @@ export class RaftNode {
         `entry ${entry.index}: ${entry.kind} entry carries a ${command.kind} command`,
       );
       const applied = this.stateMachine.apply(command);
-      commandsApplied++;
+      batch.commands++;
       if (command.kind === "cluster-member" && applied.result.kind === "cluster-member") {
         // The state machine accepted it, so the Raft configuration follows, on every member alike.
         this.confState = this.raw.applyConfChange(toConfChange(command.change, command.memberId));
-        confChanged = true;
+        batch.confChanged = true;
       }
-      for (const write of applied.writes) writes.push(write);
+      for (const write of applied.writes) batch.writes.push(write);
       // Request ids are per member: another member's command may carry an id
       // this member also handed out, and must not answer this member's waiter.
-      if (command.from === this.options.id) results.push([command.id, applied.result]);
-      if (applied.events.length > 0) events.push(...applied.events);
-      if (applied.platform !== undefined) platform.push(...applied.platform);
+      if (command.from === this.options.id) batch.results.push([command.id, applied.result]);
+      if (applied.events.length > 0) batch.events.push(...applied.events);
+      if (applied.platform !== undefined) batch.platform.push(...applied.platform);
     }
-    const appliedIndex = this.appliedIndexValue;
-    const confState = confChanged ? { confState: this.confState } : {};
-    await this.diskPause.write("applyState", () =>
-      this.disk.applyState(writes, appliedIndex, confState),
-    );
-    if (confChanged) {
-      this.memory.setConfState(this.confState);
-      this.confHistory.push({ index: this.appliedIndexValue, confState: this.confState });
-      if (this.confHistory.length > CONF_HISTORY_MAX) this.confHistory.shift();
-      const members = this.stateMachine.clusterMembers.list();
-      this.syncPeers(peerAddresses(members));
-      for (const listener of this.membershipListeners) listener(members);
-    }
-    if (events.length > 0) {
+    batch.appliedIndex = this.appliedIndexValue;
+    this.addPendingState(batch);
+    if (!batch.confChanged) this.publishApplied(batch);
+    return batch;
+  }
+
+  /** A configuration change takes effect once it is on disk with the rows and applied index before it. */
+  private async applyConfState(batch: AppliedBatch): Promise<void> {
+    await this.flushState();
+    this.memory.setConfState(this.confState);
+    this.confHistory.push({ index: batch.appliedIndex, confState: this.confState });
+    if (this.confHistory.length > CONF_HISTORY_MAX) this.confHistory.shift();
+    const members = this.stateMachine.clusterMembers.list();
+    this.syncPeers(peerAddresses(members));
+    for (const listener of this.membershipListeners) listener(members);
+    this.publishApplied(batch);
+  }
+
+  /** On a fatal error or stop: an export then reads what is there rather than hang. */
+  private releaseStateWaiters(): void {
+    for (const resolve of this.stateFlushWaiters.splice(0)) resolve();
+  }
+
+  /** Tells watchers, proposers and waiting reads what a batch changed. */
+  private publishApplied(batch: AppliedBatch): void {
+    if (batch.events.length > 0) {
       const revision = this.stateMachine.kv.revision;
-      for (const listener of this.appliedListeners) listener(events, revision);
+      for (const listener of this.appliedListeners) listener(batch.events, revision);
     }
-    if (platform.length > 0) {
+    if (batch.platform.length > 0) {
       const revision = this.stateMachine.kv.revision;
-      for (const listener of this.platformListeners) listener(platform, revision);
+      for (const listener of this.platformListeners) listener(batch.platform, revision);
     }
     const metrics = this.options.metrics;
-    metrics.appliedIndex.set(this.appliedIndexValue);
-    metrics.proposalsApplied.inc(commandsApplied);
-    metrics.proposalsCommitted.inc(commandsApplied);
-    for (const [id, result] of results) this.waiters.resolve(id, result);
+    metrics.appliedIndex.set(batch.appliedIndex);
+    metrics.proposalsApplied.inc(batch.commands);
+    metrics.proposalsCommitted.inc(batch.commands);
+    if (TRACE_ENABLED) for (const [id] of batch.results) trace("resolve", id);
+    for (const [id, result] of batch.results) this.waiters.resolve(id, result);
     metrics.proposalsPending.set(this.waiters.pending);
-    this.reads.onApplied(this.appliedIndexValue);
+    this.reads.onApplied(batch.appliedIndex);
   }
 
   private onSoftState(next: SoftState): void {
@@ -900,12 +1118,34 @@ export class RaftNode {
     // serving rather than answer from a state that may not be durable.
     this.options.logger.fatal({ err: error }, "raft loop failed; stopping this member");
     this.stopped = true;
+    this.releaseStateWaiters();
     this.waiters.failAll(new CairnError("STOPPED"), "fatal");
     this.reads.failAll(new CairnError("STOPPED"));
     this.transfers.failAll(new CairnError("STOPPED"));
     process.exitCode = 1;
     setTimeout(() => process.exit(1), 100).unref();
   }
+}
+
+/** Rows applied but not yet written, with what a write of them records. */
+interface PendingState {
+  /** By table and key: only the last write of a row is kept. */
+  readonly rows: Map<string, TableWrite>;
+  appliedIndex: number;
+  confState?: ConfState;
+  /** Keys and values written (replaced ones included), for STATE_PENDING_BYTES_MAX. */
+  bytes: number;
+}
+
+/** What applying one Ready's committed entries produced, until it is published. */
+interface AppliedBatch {
+  readonly writes: TableWrite[];
+  readonly results: Array<[number, ApplyResult]>;
+  readonly events: WatchEvent[];
+  readonly platform: PlatformEvent[];
+  appliedIndex: number;
+  commands: number;
+  confChanged: boolean;
 }
 
 /** id → first peer address of each member. */
@@ -917,4 +1157,9 @@ function messageBytes(message: Message): number {
   let bytes = MESSAGE_OVERHEAD_BYTES;
   for (const entry of message.entries) bytes += entry.data.byteLength;
   return bytes;
+}
+
+/** MsgApp: index of its last entry (or of the one before them); others: their index. */
+function lastIndexOf(message: Message): number {
+  return message.index + message.entries.length;
 }

@@ -5,6 +5,7 @@ import type { Metadata, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { cairn } from "../gen/cairn.js";
 import { etcdserverpb } from "../gen/etcd.js";
 import { serverStreamMethod, unaryMethod } from "../transport/grpc-codec.js";
+import { TRACE_ENABLED, trace } from "../util/latency-trace.js";
 import { CairnError, toServiceError } from "./errors.js";
 
 export const KV_SERVICE = {
@@ -128,13 +129,17 @@ export function unary<Req, Res>(
   handler: (request: Req) => Promise<Res> | Res,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
+    if (TRACE_ENABLED) trace("unary-in");
     Promise.resolve()
       .then(() => {
         requireLeaderIfAsked(call.metadata, leaderKnown);
         return handler(call.request);
       })
       .then(
-        (response) => callback(null, response),
+        (response) => {
+          callback(null, response);
+          if (TRACE_ENABLED) trace("replied");
+        },
         (error: unknown) => callback(toServiceError(error)),
       );
   };

@@ -19,6 +19,9 @@
 //    stage lane (beginSnapshotStaging, stageRows, abortStaging) owns the rows
 //    of a snapshot being received. The lanes write disjoint keys, so the loop
 //    may apply while it persists and a snapshot streams in meanwhile.
+//    applyState given a hard state (ApplyStateOptions.hardState) writes it in
+//    its batch, so it holds the raft lane too: the commit index that covers
+//    the rows lands with them rather than in a write of its own.
 //    installStagedSnapshot touches everything and needs all three lanes idle.
 // 3. After any write fails, every later write fails with the same error until
 //    reopen() succeeds: LevelDB may have left a torn record in its write-ahead
@@ -63,6 +66,7 @@ import {
   decodeCounter,
   encodeConfState,
   encodeCounter,
+  encodeHardState,
   encodeSnapshotMeta,
 } from "./meta-record.js";
 import { type DurableLog, planRaftBatch } from "./raft-batch.js";
@@ -146,6 +150,13 @@ export interface ApplyStateOptions {
   readonly sync?: boolean;
   /** The Raft configuration as of `appliedIndex`, when a configuration change was applied. */
   readonly confState?: ConfState;
+  /**
+   * A hard state to write in the same batch; only its commit index may be
+   * newer than the durable one (term and vote changes go through persistRaft,
+   * synced). It must cover `appliedIndex`: Raft refuses to start with an
+   * applied index beyond its commit index.
+   */
+  readonly hardState?: HardState;
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -349,7 +360,7 @@ export class DiskStore {
     appliedIndex: LogIndex,
     options: ApplyStateOptions = {},
   ): Promise<void> {
-    return this.inLane("state", "applyState", async () => {
+    const body = async () => {
       assert(
         Number.isSafeInteger(appliedIndex),
         `applied index must be an integer: ${appliedIndex}`,
@@ -376,9 +387,30 @@ export class DiskStore {
         const confKey = metaKey("conf-state");
         ops.push(putOp(confKey, encodeConfState(confKey, options.confState)));
       }
+      const hardState = options.hardState;
+      if (hardState !== undefined) {
+        assert(
+          hardState.term === this.hardState.term && hardState.vote === this.hardState.vote,
+          "applyState writes only a newer commit index; term and vote go through persistRaft",
+        );
+        assert(
+          hardState.commit >= this.hardState.commit && hardState.commit <= this.lastIndex,
+          `commit ${hardState.commit} outside [${this.hardState.commit}, ${this.lastIndex}]`,
+        );
+        assert(
+          appliedIndex <= hardState.commit,
+          `applied index ${appliedIndex} beyond commit index ${hardState.commit}`,
+        );
+        const key = metaKey("hard-state");
+        ops.push(putOp(key, encodeHardState(key, hardState)));
+      }
       await this.write(ops, options.sync ?? false, "applyState");
       this.appliedIndex = appliedIndex;
-    });
+      if (hardState !== undefined) this.hardState = hardState;
+    };
+    return options.hardState === undefined
+      ? this.inLane("state", "applyState", body)
+      : this.inLane("raft", "applyState", () => this.inLane("state", "applyState", body));
   }
 
   /**

@@ -7,6 +7,7 @@ import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { Metadata, status } from "@grpc/grpc-js";
 import { LOCAL_MESSAGE_TYPES, type Message, type NodeId } from "../raft/types.js";
 import { assert } from "../util/assert.js";
+import { TRACE_ENABLED, trace } from "../util/latency-trace.js";
 import { type Batch, decodeAck, decodeBatch, encodeAck } from "./codec.js";
 import { ClusterMismatchError, TRANSPORT_ERROR_STATUS, WireFormatError } from "./errors.js";
 import type { LinkFaults } from "./link-faults.js";
@@ -115,6 +116,7 @@ export class InboundStreams {
 
   private onFrame(call: ServerCall, context: StreamContext, bytes: Uint8Array): void {
     if (context.rejected || this.closed) return;
+    if (TRACE_ENABLED) trace("frame-in", bytes.byteLength);
     let batch: Batch;
     try {
       batch = decodeBatch(bytes);

@@ -6,6 +6,7 @@ import type { ChannelCredentials, ClientDuplexStream, StatusObject } from "@grpc
 import { Client } from "@grpc/grpc-js";
 import type { Message, NodeId } from "../raft/types.js";
 import { assert } from "../util/assert.js";
+import { TRACE_ENABLED, trace } from "../util/latency-trace.js";
 import { decodeAck, encodeBatch } from "./codec.js";
 import { WireFormatError } from "./errors.js";
 import { openBidiStream } from "./grpc-codec.js";
@@ -211,6 +212,7 @@ export class PeerStream {
 
   private write(state: { readonly call: Call; backpressured: boolean }, bytes: Uint8Array): void {
     this.options.counters.bytesSent += bytes.byteLength;
+    if (TRACE_ENABLED) trace("frame-out", this.options.peerId, bytes.byteLength);
     // false = grpc-js buffered past its high-water mark; hold the rest until 'drain'.
     if (!state.call.write(bytes)) state.backpressured = true;
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
+const FILL_ATTEMPTS_MAX = 10;
 
 export interface Tmpfs {
   readonly dir: string;
@@ -41,8 +42,23 @@ export async function mountTmpfs(label: string, sizeBytes: number): Promise<Tmpf
     dir,
     freeBytes,
     fill(leaveBytes = 0) {
-      const bytes = freeBytes() - leaveBytes;
-      if (bytes > 0) writeFileSync(`${filler}-${fillers++}`, Buffer.alloc(bytes));
+      // A member writing to the volume meanwhile (its applied rows go to disk
+      // up to 100 ms after the puts) can take some of the space just measured:
+      // then the filler does not fit, and is measured again.
+      for (let attempt = 0; attempt < FILL_ATTEMPTS_MAX; attempt++) {
+        const bytes = freeBytes() - leaveBytes;
+        if (bytes <= 0) return;
+        const path = `${filler}-${fillers}`;
+        try {
+          writeFileSync(path, Buffer.alloc(bytes));
+          fillers++;
+          return;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+          rmSync(path, { force: true });
+        }
+      }
+      throw new Error(`could not fill ${dir}: other writers kept taking the space`);
     },
     drain() {
       for (let i = 0; i < fillers; i++) rmSync(`${filler}-${i}`, { force: true });

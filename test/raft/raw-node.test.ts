@@ -208,6 +208,40 @@ describe("RawNode requests", () => {
     expect(net.node(2).applied.map((e) => text(e.data))).toContain("x");
   });
 
+  it("proposes a batch with one append and one MsgApp per follower; a follower forwards it whole", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.stabilize();
+    const leader = net.node(1);
+    expect(leader.raw.proposeBatch(["a", "b", "c"].map(encode))).toEqual({ ok: true });
+    const sent = ofType(leader.flush(), "MsgApp");
+    expect(sent.map((m) => [m.to, m.entries.map((e) => text(e.data))])).toEqual([
+      [2, ["a", "b", "c"]],
+      [3, ["a", "b", "c"]],
+    ]);
+    for (const m of sent) net.deliver(m);
+    net.stabilize();
+    expect(net.node(3).applied.map((e) => text(e.data))).toEqual(["", "a", "b", "c"]);
+
+    expect(net.node(2).raw.proposeBatch(["d", "e"].map(encode))).toEqual({ ok: true });
+    const forwarded = net.node(2).flush();
+    expect(forwarded.map((m) => [m.type, m.to, m.entries.map((e) => text(e.data))])).toEqual([
+      ["MsgProp", 1, ["d", "e"]],
+    ]);
+    for (const m of forwarded) net.deliver(m);
+    net.stabilize();
+    expect(
+      net
+        .node(2)
+        .applied.map((e) => text(e.data))
+        .slice(-2),
+    ).toEqual(["d", "e"]);
+
+    const candidate = new TestNode(1);
+    candidate.raw.campaign();
+    expect(candidate.raw.proposeBatch([encode("x")])).toEqual({ ok: false, reason: "no-leader" });
+  });
+
   it("a candidate refuses proposals", () => {
     const node = new TestNode(1);
     node.raw.campaign();

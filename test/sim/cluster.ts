@@ -102,6 +102,12 @@ export class SimCluster {
   readonly proposer = new Map<string, NodeId>();
   /** Payload -> log index, for proposals applied on their proposing node (client got OK). */
   readonly acked = new Map<string, number>();
+  /**
+   * Proposals whose proposer gave up on them unanswered, as the server does
+   * (RaftNode fails its waiters when it installs a snapshot or goes down): a
+   * copy applied later (a duplicated MsgProp appends one) answers no one.
+   */
+  private readonly abandoned = new Set<string>();
   private maxAckedIndex = 0;
   readsAnswered = 0;
   readonly stats = { snapshotsInstalled: 0, confChangesApplied: 0 };
@@ -178,11 +184,18 @@ export class SimCluster {
       return;
     }
     this.trace(`n${id} CRASH (down for ${downtimeTicks || "ever"} ticks)`);
+    this.abandonPending(id);
     node.raw = null;
     node.applied = [];
     node.pendingReads.clear();
     node.armedCrash = null;
     node.restartAtTick = downtimeTicks > 0 ? this.ticks + downtimeTicks : 0;
+  }
+
+  private abandonPending(id: NodeId): void {
+    for (const [payload, proposer] of this.proposer) {
+      if (proposer === id && !this.acked.has(payload)) this.abandoned.add(payload);
+    }
   }
 
   /** The node will crash at `point` while handling its next Ready. */
@@ -249,6 +262,7 @@ export class SimCluster {
       node.confState = rd.snapshot.meta.confState;
       this.stats.snapshotsInstalled += 1;
       this.trace(`n${node.id} installed snapshot at ${rd.snapshot.meta.index}`);
+      this.abandonPending(node.id);
     }
     node.storage.append(rd.entries);
     if (rd.hardState !== null) {
@@ -369,7 +383,12 @@ export class SimCluster {
         continue;
       }
       const payload = decoder.decode(entry.data);
-      if (payload !== "" && this.proposer.get(payload) === node.id && !this.acked.has(payload)) {
+      if (
+        payload !== "" &&
+        this.proposer.get(payload) === node.id &&
+        !this.acked.has(payload) &&
+        !this.abandoned.has(payload)
+      ) {
         this.acked.set(payload, entry.index);
         this.maxAckedIndex = Math.max(this.maxAckedIndex, entry.index);
       }
@@ -465,6 +484,25 @@ export class SimCluster {
     }
     this.drive(node);
     return result.ok ? payload : undefined;
+  }
+
+  /** Proposes `count` payloads in one batch; returns them if the core took them. */
+  proposeBatch(id: NodeId, count: number): string[] {
+    const node = this.node(id);
+    if (node.raw === null) {
+      return [];
+    }
+    const payloads: string[] = [];
+    for (let k = 0; k < count; k++) {
+      this.proposalCount += 1;
+      payloads.push(`p${this.proposalCount}`);
+    }
+    const result = node.raw.proposeBatch(payloads.map((p) => encoder.encode(p)));
+    if (result.ok) {
+      for (const payload of payloads) this.proposer.set(payload, id);
+    }
+    this.drive(node);
+    return result.ok ? payloads : [];
   }
 
   read(id: NodeId): void {

@@ -93,6 +93,9 @@ function applyOp(cluster: Cluster, op: Op): number {
     case "propose":
       cluster.propose(target(cluster, op.node));
       return 0;
+    case "propose-batch":
+      cluster.proposeBatch(target(cluster, op.node), op.count);
+      return 0;
     case "read":
       cluster.read(target(cluster, op.node));
       return 0;

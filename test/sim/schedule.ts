@@ -21,6 +21,8 @@ export type PartitionShape =
 export type Op =
   | { readonly kind: "tick"; readonly count: number }
   | { readonly kind: "propose"; readonly node: number }
+  /** Several proposals handed to the core at once (RawNode.proposeBatch), as the server does. */
+  | { readonly kind: "propose-batch"; readonly node: number; readonly count: number }
   | { readonly kind: "read"; readonly node: number }
   | { readonly kind: "deliver-early"; readonly pick: number }
   | { readonly kind: "duplicate"; readonly pick: number }
@@ -129,6 +131,14 @@ function baseOpArbitrary(size: number): fc.Arbitrary<Op> {
       }),
     },
     { weight: 16, arbitrary: fc.record({ kind: fc.constant("propose" as const), node: target }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        kind: fc.constant("propose-batch" as const),
+        node: target,
+        count: fc.integer({ min: 2, max: 4 }),
+      }),
+    },
     { weight: 8, arbitrary: fc.record({ kind: fc.constant("read" as const), node: target }) },
     { weight: 5, arbitrary: fc.record({ kind: fc.constant("deliver-early" as const), pick }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant("duplicate" as const), pick }) },

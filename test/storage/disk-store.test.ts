@@ -223,6 +223,29 @@ describe("DiskStore state tables", () => {
     expect(await store.getState("ab", bytes("bc"))).toBeUndefined();
   });
 
+  it("applyState can carry the commit index covering its rows, in the same batch", async () => {
+    const store = await openStore(await dirs.make());
+    await store.load();
+    await store.persistRaft(entries(1, 4, 1), hs(1, 1, 1));
+    await store.applyState([{ table: "kv", key: bytes("a"), value: bytes("1") }], 3, {
+      hardState: hs(1, 1, 3),
+    });
+    const reopened = await reopen(store);
+    const loaded = await reopened.load();
+    expect(loaded.hardState).toEqual(hs(1, 1, 3));
+    expect(loaded.appliedIndex).toBe(3);
+    // Only a newer commit index, covering the rows; a term or vote goes through persistRaft.
+    await expect(reopened.applyState([], 4, { hardState: hs(1, 1, 3) })).rejects.toThrow(
+      /beyond commit index 3/,
+    );
+    await expect(reopened.applyState([], 4, { hardState: hs(2, 1, 4) })).rejects.toThrow(
+      /term and vote go through persistRaft/,
+    );
+    await expect(reopened.applyState([], 4, { hardState: hs(1, 1, 5) })).rejects.toThrow(
+      /outside \[3, 4\]/,
+    );
+  });
+
   it("a rejected applyState writes nothing: neither the rows nor the applied index", async () => {
     const store = await openStore(await dirs.make());
     await store.load();
