@@ -18,6 +18,8 @@ export interface FootprintResult {
   readonly keys: number;
   readonly valueBytes: number;
   readonly loadMs: number;
+  /** The member the keys were put through (leaders hold more memory than followers). */
+  readonly leaderEndpoint: string;
   /** Members before the load (idle, freshly elected) and after it had been applied everywhere. */
   readonly before: readonly MemberFootprint[];
   readonly after: readonly MemberFootprint[];

@@ -136,9 +136,18 @@ async function measure(
     await awaitAllApplied(channels, APPLY_TIMEOUT_MS);
     await sleep(options.settleMs);
     const after = await sample(target.members);
-    const result = { keys: options.keys, valueBytes: options.valueBytes, loadMs, before, after };
+    const leaderEndpoint = target.endpoints[leader.index] ?? "";
+    const result = {
+      keys: options.keys,
+      valueBytes: options.valueBytes,
+      loadMs,
+      leaderEndpoint,
+      before,
+      after,
+    };
     process.stderr.write(
-      `${kind} footprint: loaded in ${(loadMs / 1000).toFixed(1)} s (${putsPerSecond(result).toFixed(0)} puts/s)\n`,
+      `${kind} footprint: loaded in ${(loadMs / 1000).toFixed(1)} s (${putsPerSecond(result).toFixed(0)} puts/s) ` +
+        `through member ${leader.index + 1}, the leader\n`,
     );
     return result;
   } finally {

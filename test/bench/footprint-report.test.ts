@@ -20,7 +20,14 @@ function member(rssMib: number | null, diskMib: number): MemberFootprint {
 }
 
 function result(loadMs: number, after: MemberFootprint[]): FootprintResult {
-  return { keys: 100_000, valueBytes: 256, loadMs, before: after, after };
+  return {
+    keys: 100_000,
+    valueBytes: 256,
+    loadMs,
+    leaderEndpoint: "127.0.0.1:1",
+    before: after,
+    after,
+  };
 }
 
 function rowOf(table: string, measure: string): string {
