@@ -11,8 +11,11 @@ import { parseArgs } from "node:util";
 import type { Client } from "@grpc/grpc-js";
 import { MAINTENANCE_STATUS } from "../src/client/methods.js";
 import { callUnary, openChannel } from "../src/client/rpc.js";
+import { failoverCommand } from "./failover.js";
+import { footprintCommand } from "./footprint.js";
 import { comparisonTable, errorNotes, type Summary, singleTable, summarize } from "./report.js";
 import { type RunResult, runWorkload } from "./runner.js";
+import { type Subcommand, UsageError } from "./subcommand.js";
 import {
   type RunningTarget,
   startTarget,
@@ -23,12 +26,20 @@ import { WORKLOADS, type Workload } from "./workloads.js";
 
 const RESULTS_DIR = resolve(import.meta.dirname, "..", "..", "bench", "results");
 
-function fail(message: string): never {
-  process.stderr.write(
-    `bench: ${message}\nusage: npm run bench -- <${[...WORKLOADS.keys()].join("|")}> [--target cairn|etcd|both] ` +
-      "[--repetitions 1] [--concurrency 1,16,64,256] [--duration-s 10] [--warmup-s 1] [--size 3] " +
-      "[--channels leader|all] [--endpoints host:port,...]\n",
-  );
+/** Modes with their own flags and report, run instead of a workload. */
+const SUBCOMMANDS: ReadonlyMap<string, Subcommand> = new Map(
+  [failoverCommand, footprintCommand].map((c) => [c.name, c]),
+);
+
+function fail(message: string, only?: Subcommand): never {
+  const workloads =
+    `npm run bench -- <${[...WORKLOADS.keys()].join("|")}> [--target cairn|etcd|both] ` +
+    "[--repetitions 1] [--concurrency 1,16,64,256] [--duration-s 10] [--warmup-s 1] [--size 3] " +
+    "[--channels leader|all] [--endpoints host:port,...]";
+  const modes = [...SUBCOMMANDS.values()].map((c) => `npm run bench -- ${c.name} ${c.usage}`);
+  const usage =
+    only === undefined ? [workloads, ...modes] : [`npm run bench -- ${only.name} ${only.usage}`];
+  process.stderr.write(`bench: ${message}\nusage: ${usage.join("\n       ")}\n`);
   process.exit(2);
 }
 
@@ -174,7 +185,22 @@ function describeSetup(options: Options, label: string): string {
   return `${label}, ${options.size} members, channels=${options.channels}, ${options.valueBytes}-byte values${repetitions}`;
 }
 
+async function runSubcommand(subcommand: Subcommand, argv: readonly string[]): Promise<void> {
+  stopOnSignals();
+  try {
+    await subcommand.run(argv, (target) => {
+      running = target;
+    });
+  } catch (error) {
+    if (error instanceof UsageError) fail(error.message, subcommand);
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
+  const [mode, ...rest] = process.argv.slice(2);
+  const subcommand = SUBCOMMANDS.get(mode ?? "");
+  if (subcommand !== undefined) return runSubcommand(subcommand, rest);
   const options = parse(process.argv.slice(2));
   stopOnSignals();
   const kinds: TargetKind[] = options.target === "both" ? ["cairn", "etcd"] : [options.target];

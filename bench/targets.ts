@@ -7,12 +7,35 @@ import { ProcessCluster } from "../cluster/process-cluster.js";
 
 export type TargetKind = "cairn" | "etcd";
 
+/** One member of a cluster this bench started, in endpoint order (failover, footprint). */
+export interface TargetMember {
+  readonly endpoint: string;
+  readonly dataDir: string;
+  /** The member's current PID, or null once it has exited. */
+  pid(): number | null;
+}
+
 export interface RunningTarget {
   readonly kind: TargetKind;
   readonly endpoints: readonly string[];
   /** Server processes whose CPU is sampled; empty for --endpoints. */
   readonly serverPids: readonly number[];
+  /** The members with their processes and data dirs; empty for --endpoints (not ours). */
+  readonly members: readonly TargetMember[];
   stop(): Promise<void>;
+}
+
+/** A member handle of either cluster kind: both keep the live child process on it. */
+function targetMember(member: {
+  readonly client: string;
+  readonly dataDir: string;
+  readonly process: { readonly pid?: number | undefined } | null;
+}): TargetMember {
+  return {
+    endpoint: member.client,
+    dataDir: member.dataDir,
+    pid: () => member.process?.pid ?? null,
+  };
 }
 
 const LEADER_TIMEOUT_MS = 15_000;
@@ -28,7 +51,7 @@ export async function startTarget(
   endpoints: readonly string[] | null,
 ): Promise<RunningTarget> {
   if (endpoints !== null) {
-    return { kind, endpoints, serverPids: [], stop: async () => {} };
+    return { kind, endpoints, serverPids: [], members: [], stop: async () => {} };
   }
   if (kind === "etcd") {
     const etcd = await EtcdCluster.start({ size });
@@ -36,6 +59,7 @@ export async function startTarget(
       kind,
       endpoints: etcd.endpoints(),
       serverPids: etcd.pids(),
+      members: etcd.members.map(targetMember),
       stop: () => etcd.stop(),
     };
   }
@@ -50,6 +74,7 @@ export async function startTarget(
     kind,
     endpoints: cairn.members.map((m) => m.client),
     serverPids: cairn.members.map((m) => m.process?.pid ?? 0).filter((pid) => pid > 0),
+    members: cairn.members.map(targetMember),
     stop: () => cairn.stop(),
   };
 }

@@ -47,7 +47,7 @@ export interface Workload {
   measure?(spec: MeasureSpec, context: WorkloadContext): Promise<RunResult>;
 }
 
-function keyFor(index: number): Buffer {
+export function keyFor(index: number): Buffer {
   return Buffer.from(`bench/${index.toString().padStart(6, "0")}`);
 }
 
