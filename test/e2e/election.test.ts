@@ -19,6 +19,23 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
   while (!condition() && Date.now() < deadline) await sleep(50);
 }
 
+/** A step the etcd3 client may never settle fails by name, well inside the test's timeout. */
+const STEP_TIMEOUT_MS = 15_000;
+async function step<T>(name: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`step "${name}" did not settle within ${STEP_TIMEOUT_MS} ms`)),
+      STEP_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe("v3election on a 3-member cluster", { timeout: 60_000 }, () => {
   let cluster: TestCluster;
   let clients: Client[];
@@ -97,18 +114,25 @@ describe("v3election on a 3-member cluster", { timeout: 60_000 }, () => {
     ) as [Etcd3, Etcd3];
     try {
       const first = a.election("etcd3-elect").campaign("alpha");
-      await first.wait();
+      await step("first candidate elected", first.wait());
       const second = b.election("etcd3-elect").campaign("beta");
+      // Campaign.wait() only listens for an 'elected' still to come, so it is
+      // taken now: b may see alpha's key deleted and be elected before a has
+      // even read its own LeaseRevoke reply, and a wait() taken after the
+      // resign then never settles (the CI hang; reproduced under load).
       let secondElected = false;
-      second.on("elected", () => {
+      const elected = step("second candidate elected", second.wait()).then(() => {
         secondElected = true;
       });
+      elected.catch(() => undefined); // awaited below; a failure is reported there
       expect(await leaderValue(2, "election/etcd3-elect")).toBe("alpha");
-      await first.resign();
-      await second.wait();
+      // Not before the first resigns: its key, on a kept-alive lease, is still there.
+      expect(secondElected).toBe(false);
+      await step("first candidate resigns", first.resign());
+      await elected;
       expect(secondElected).toBe(true);
       expect(await leaderValue(2, "election/etcd3-elect")).toBe("beta");
-      await second.resign();
+      await step("second candidate resigns", second.resign());
     } finally {
       a.close();
       b.close();
