@@ -1,6 +1,7 @@
-// What a member occupies, read from outside it: resident memory from
-// /proc/<pid>/status and the bytes under its data directory. Used by the
-// footprint benchmark; reads only, never signals.
+// What a member occupies, read from outside it: CPU time from /proc/<pid>/stat,
+// resident memory from /proc/<pid>/status and the bytes under its data
+// directory. Used by the workload runners and the footprint benchmark; reads
+// only, never signals.
 import type { Dirent } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -60,6 +61,32 @@ export function parseVmRssBytes(statusText: string): number | null {
 export async function rssBytes(pid: number): Promise<number | null> {
   try {
     return parseVmRssBytes(await readFile(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** The kernel's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on Linux everywhere). */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * utime + stime, in clock ticks, from the text of /proc/<pid>/stat; null when
+ * malformed. Fields are counted after the last ") " since the command name
+ * in parentheses may itself hold spaces or parentheses.
+ */
+export function parseCpuTicks(statText: string): number | null {
+  const end = statText.lastIndexOf(") ");
+  if (end < 0) return null;
+  const fields = statText.slice(end + 2).split(" ");
+  // utime and stime are fields 14 and 15 of stat(5); the slice starts at field 3.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks : null;
+}
+
+/** CPU time a running process has used so far, in clock ticks, or null when it has exited. */
+export async function cpuTicks(pid: number): Promise<number | null> {
+  try {
+    return parseCpuTicks(await readFile(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return null;
   }

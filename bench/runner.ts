@@ -4,6 +4,7 @@
 import type { Client } from "@grpc/grpc-js";
 import { TRACE_ENABLED, trace } from "../src/util/latency-trace.js";
 import { LatencyRecorder, type LatencySummary } from "./latency.js";
+import { CLOCK_TICKS_PER_SECOND, cpuTicks, rssBytes } from "./resource-usage.js";
 import type { Operation } from "./workloads.js";
 
 export interface RunSpec {
@@ -12,18 +13,16 @@ export interface RunSpec {
   readonly durationMs: number;
   readonly channels: readonly Client[];
   readonly operation: Operation;
-  /** Optional: server PIDs whose CPU use is sampled over the window. */
+  /** Server PIDs, in member order, whose CPU and memory are sampled; empty when not ours. */
   readonly serverPids: readonly number[];
 }
 
-export interface RunResult extends LatencySummary {
+export interface RunResult extends LatencySummary, ResourceUse {
   readonly concurrency: number;
   readonly opsPerSecond: number;
   readonly operations: number;
   readonly errors: number;
   readonly firstError: string | null;
-  readonly serverCpuPercent: number | null;
-  readonly loadgenCpuPercent: number;
 }
 
 /** xorshift32: a cheap seeded PRNG so key choices do not depend on Math.random state. */
@@ -37,49 +36,67 @@ function randomSource(seed: number): () => number {
   };
 }
 
-async function cpuTicks(pids: readonly number[]): Promise<number | null> {
-  if (pids.length === 0) return null;
-  const { readFile } = await import("node:fs/promises");
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
-      total += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return null;
-    }
-  }
-  return total;
+/** One process's CPU use over `seconds`, in percent of one core; null if either sample is missing. */
+function cpuPercent(
+  startTicks: number | null,
+  endTicks: number | null,
+  seconds: number,
+): number | null {
+  if (startTicks === null || endTicks === null) return null;
+  return ((endTicks - startTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
 }
 
-const CLOCK_TICKS_PER_SECOND = 100;
-
-export interface CpuUse {
+export interface ResourceUse {
+  /** All server processes together, in percent of one core; null when any could not be read. */
   readonly serverCpuPercent: number | null;
+  /** Each server process's CPU %, in `serverPids` order (member order); null where unreadable. */
+  readonly serverCpuPercentPerProcess: readonly (number | null)[];
+  /** Each server process's resident memory (VmRSS) at the end of the run, in `serverPids` order. */
+  readonly serverRssBytesPerProcess: readonly (number | null)[];
   readonly loadgenCpuPercent: number;
 }
 
-/** Samples server and load-generator CPU from the end of the warm-up; `finish` reports the window's use. */
-export function sampleCpu(
+/**
+ * Per-process CPU % from tick samples at the start and end of the window, and
+ * their sum. The sum is null if any process is missing, so a member that
+ * died mid-run does not pass for an idle one.
+ */
+export function serverCpuUse(
+  startTicks: readonly (number | null)[] | null,
+  endTicks: readonly (number | null)[],
+  seconds: number,
+): Pick<ResourceUse, "serverCpuPercent" | "serverCpuPercentPerProcess"> {
+  const perProcess = endTicks.map((end, i) => cpuPercent(startTicks?.[i] ?? null, end, seconds));
+  const all = perProcess.filter((p): p is number => p !== null);
+  return {
+    serverCpuPercent:
+      all.length === 0 || all.length < perProcess.length ? null : all.reduce((a, b) => a + b, 0),
+    serverCpuPercentPerProcess: perProcess,
+  };
+}
+
+/**
+ * Samples server and load-generator CPU from the end of the warm-up; `finish`
+ * reports the window's use and each server's resident memory at that moment.
+ */
+export function sampleResources(
   pids: readonly number[],
   warmupMs: number,
-): { finish(seconds: number): Promise<CpuUse> } {
-  let cpuStart: number | null = null;
+): { finish(seconds: number): Promise<ResourceUse> } {
+  let startTicks: (number | null)[] | null = null;
   let loadgenStart = process.cpuUsage();
   const sampler = setTimeout(async () => {
-    cpuStart = await cpuTicks(pids);
+    startTicks = await Promise.all(pids.map(cpuTicks));
     loadgenStart = process.cpuUsage();
   }, warmupMs);
   return {
     async finish(seconds) {
       clearTimeout(sampler);
-      const cpuEnd = await cpuTicks(pids);
+      const endTicks = await Promise.all(pids.map(cpuTicks));
       const loadgen = process.cpuUsage(loadgenStart);
       return {
-        serverCpuPercent:
-          cpuStart !== null && cpuEnd !== null
-            ? ((cpuEnd - cpuStart) / CLOCK_TICKS_PER_SECOND / seconds) * 100
-            : null,
+        ...serverCpuUse(startTicks, endTicks, seconds),
+        serverRssBytesPerProcess: await Promise.all(pids.map(rssBytes)),
         loadgenCpuPercent: ((loadgen.user + loadgen.system) / 1e6 / seconds) * 100,
       };
     },
@@ -94,7 +111,7 @@ export async function runWorkload(spec: RunSpec): Promise<RunResult> {
   let operations = 0;
   let errors = 0;
   let firstError: string | null = null;
-  const cpu = sampleCpu(spec.serverPids, spec.warmupMs);
+  const resources = sampleResources(spec.serverPids, spec.warmupMs);
   const worker = async (index: number): Promise<void> => {
     const channel = spec.channels[index % spec.channels.length] as Client;
     const random = randomSource(index * 7919 + 17);
@@ -116,7 +133,7 @@ export async function runWorkload(spec: RunSpec): Promise<RunResult> {
   };
   await Promise.all(Array.from({ length: spec.concurrency }, (_, i) => worker(i)));
   const seconds = spec.durationMs / 1000;
-  const cpuUse = await cpu.finish(seconds);
+  const resourceUse = await resources.finish(seconds);
   await spec.operation.close?.();
   return {
     concurrency: spec.concurrency,
@@ -124,7 +141,7 @@ export async function runWorkload(spec: RunSpec): Promise<RunResult> {
     operations,
     errors,
     firstError,
-    ...cpuUse,
+    ...resourceUse,
     ...recorder.summary(),
   };
 }

@@ -9,7 +9,7 @@ import { callUnary } from "../src/client/rpc.js";
 import type { etcdserverpb, mvccpb } from "../src/gen/etcd.js";
 import { LatencyRecorder } from "./latency.js";
 import { openWatchStream, type WatchStream } from "./methods.js";
-import { type RunResult, sampleCpu } from "./runner.js";
+import { type RunResult, sampleResources } from "./runner.js";
 import type { MeasureSpec, Workload, WorkloadContext } from "./workloads.js";
 
 const PREFIX = Buffer.from("bench-watch/");
@@ -118,14 +118,14 @@ async function measureWatch(spec: MeasureSpec, context: WorkloadContext): Promis
   );
   const streams = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
   for (const o of opened) if (o.status === "rejected") onError(o.reason as Error);
-  const cpu = sampleCpu(spec.serverPids, spec.warmupMs);
+  const resources = sampleResources(spec.serverPids, spec.warmupMs);
   measureFromMs = performance.now() + spec.warmupMs;
   endMs = measureFromMs + spec.durationMs;
   if (streams.length > 0) {
     await writeUntil(spec.channels[0] as Client, context, endMs, acks, tally);
   }
   const seconds = spec.durationMs / 1000;
-  const cpuUse = await cpu.finish(seconds);
+  const resourceUse = await resources.finish(seconds);
   for (const stream of streams) stream.cancel();
   return {
     concurrency: spec.concurrency,
@@ -133,7 +133,7 @@ async function measureWatch(spec: MeasureSpec, context: WorkloadContext): Promis
     operations: tally.events,
     errors: tally.errors,
     firstError: tally.firstError,
-    ...cpuUse,
+    ...resourceUse,
     ...recorder.summary(),
   };
 }

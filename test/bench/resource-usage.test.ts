@@ -1,10 +1,16 @@
-// Data-dir size and VmRSS parsing for the footprint bench, on a temp dir and
+// Data-dir size, VmRSS and CPU-tick parsing for the bench, on a temp dir and
 // on this very process.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { directorySize, parseVmRssBytes, rssBytes } from "../../bench/resource-usage.js";
+import {
+  cpuTicks,
+  directorySize,
+  parseCpuTicks,
+  parseVmRssBytes,
+  rssBytes,
+} from "../../bench/resource-usage.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -57,5 +63,32 @@ describe("rss", () => {
     expect(rss).not.toBeNull();
     expect(rss as number).toBeGreaterThan(0.5 * process.memoryUsage.rss());
     expect(rss as number).toBeLessThan(2 * process.memoryUsage.rss());
+  });
+});
+
+describe("cpu ticks", () => {
+  it("adds utime and stime (fields 14 and 15)", () => {
+    const stat = "4242 (etcd) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 12 0 99 0 0";
+    expect(parseCpuTicks(stat)).toBe(1234 + 567);
+  });
+
+  it("counts fields after the last ') ', whatever the command name holds", () => {
+    const stat = "7 (node (x) y) R 1 7 7 0 -1 0 0 0 0 0 30 12 0 0 20 0 1 0 5 0 0";
+    expect(parseCpuTicks(stat)).toBe(42);
+  });
+
+  it("is null for text that is not a stat line", () => {
+    expect(parseCpuTicks("")).toBeNull();
+    expect(parseCpuTicks("1 (short) S 1")).toBeNull();
+  });
+
+  it("reads this process's ticks, which grow as it works", async () => {
+    const before = await cpuTicks(process.pid);
+    const until = performance.now() + 60;
+    while (performance.now() < until) Math.sqrt(Math.random());
+    const after = await cpuTicks(process.pid);
+    expect(before).not.toBeNull();
+    expect(after as number).toBeGreaterThan(before as number);
+    expect(await cpuTicks(2 ** 22 + 1)).toBeNull(); // above pid_max: no such process
   });
 });
