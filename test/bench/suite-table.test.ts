@@ -16,6 +16,10 @@ function summary(concurrency: number, opsPerSecond: number, p99Ms: number, error
     errors,
     firstError: errors > 0 ? "UNAVAILABLE" : null,
     serverCpuPercent: 100,
+    serverCpuPercentMaxPerMember: 60,
+    serverCpuPercentPerMember: [60, 20, 20],
+    serverRssBytesMaxPerMember: 100 * 2 ** 20,
+    serverRssBytesPerMember: [100 * 2 ** 20, 90 * 2 ** 20, 90 * 2 ** 20],
     loadgenCpuPercent: 20,
   };
 }
