@@ -3,8 +3,8 @@
 // cluster in a temp dir and stops it after; --endpoints points it at a running
 // cluster instead. With --target both, each repetition starts a fresh cairn
 // and a fresh etcd of the same size, alternating which goes first, so both
-// see the same machine conditions. Prints a table and writes JSON to
-// bench/results/.
+// see the same machine conditions. Prints a table and what each member left
+// on disk, and writes JSON and a throughput chart (SVG) to bench/results/.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,13 +13,25 @@ import { MAINTENANCE_STATUS } from "../src/client/methods.js";
 import { callUnary, openChannel } from "../src/client/rpc.js";
 import { failoverCommand } from "./failover.js";
 import { footprintCommand } from "./footprint.js";
-import { comparisonTable, errorNotes, type Summary, singleTable, summarize } from "./report.js";
+import { startProgress } from "./progress.js";
+import {
+  comparisonTable,
+  diskLine,
+  errorNotes,
+  type MemberDisk,
+  type Summary,
+  singleTable,
+  summarize,
+} from "./report.js";
+import { directorySize } from "./resource-usage.js";
 import { type RunResult, runWorkload } from "./runner.js";
 import { type Subcommand, UsageError } from "./subcommand.js";
+import { throughputSvg } from "./svg.js";
 import {
   type RunningTarget,
   startTarget,
   type TargetKind,
+  type TargetMember,
   targetMissingReason,
 } from "./targets.js";
 import { WORKLOADS, type Workload } from "./workloads.js";
@@ -131,7 +143,9 @@ let running: RunningTarget | null = null;
 function stopOnSignals(): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
-      process.stderr.write(`bench: ${signal}, stopping the cluster under test…\n`);
+      // A new line first on a terminal: the progress bar may be mid-line.
+      const newLine = process.stderr.isTTY ? "\n" : "";
+      process.stderr.write(`${newLine}bench: ${signal}, stopping the cluster under test…\n`);
       const target = running;
       running = null;
       void (target?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
@@ -139,8 +153,32 @@ function stopOnSignals(): void {
   }
 }
 
-/** One repetition against one target: start it, prepare, run every concurrency level, stop it. */
-async function measure(options: Options, kind: TargetKind): Promise<RunResult[]> {
+/** Each member's data dir size now; a member whose dir cannot be read is left out, with a warning. */
+async function measureDisk(members: readonly TargetMember[]): Promise<MemberDisk[]> {
+  const sized = await Promise.all(
+    members.map(async (m, i): Promise<MemberDisk[]> => {
+      const member = `n${i + 1}`;
+      try {
+        return [{ member, dataDir: m.dataDir, ...(await directorySize(m.dataDir)) }];
+      } catch (error) {
+        process.stderr.write(
+          `bench: cannot size ${member}'s data dir: ${(error as Error).message}\n`,
+        );
+        return [];
+      }
+    }),
+  );
+  return sized.flat();
+}
+
+interface Repetition {
+  readonly results: RunResult[];
+  /** What each member left on disk after the runs; empty for --endpoints. */
+  readonly disk: MemberDisk[];
+}
+
+/** One repetition against one target: start it, prepare, run every concurrency level, weigh its data dirs, stop it. */
+async function measure(options: Options, kind: TargetKind): Promise<Repetition> {
   const target = await startTarget(kind, options.size, options.endpoints);
   running = target;
   const all = target.endpoints.map(openChannel);
@@ -154,17 +192,20 @@ async function measure(options: Options, kind: TargetKind): Promise<RunResult[]>
     await options.workload.prepare?.(channels[0] as Client, context);
     const results: RunResult[] = [];
     for (const concurrency of options.concurrency) {
-      process.stderr.write(
-        `${kind} ${options.workload.name}: ${concurrency} clients for ${options.durationMs / 1000} s…\n`,
-      );
-      const spec = { ...options, concurrency, channels, serverPids: target.serverPids };
-      const result =
-        options.workload.measure !== undefined
-          ? await options.workload.measure(spec, context)
-          : await runWorkload({ ...spec, operation: options.workload.operation(context) });
-      results.push(result);
+      const label = `${kind} ${options.workload.name}: ${concurrency} clients`;
+      const progress = startProgress(label, options);
+      try {
+        const spec = { ...options, concurrency, channels, serverPids: target.serverPids };
+        const result =
+          options.workload.measure !== undefined
+            ? await options.workload.measure(spec, context)
+            : await runWorkload({ ...spec, operation: options.workload.operation(context) });
+        results.push(result);
+      } finally {
+        progress.stop();
+      }
     }
-    return results;
+    return { results, disk: await measureDisk(target.members) };
   } finally {
     for (const channel of all) channel.close();
     running = null;
@@ -172,11 +213,15 @@ async function measure(options: Options, kind: TargetKind): Promise<RunResult[]>
   }
 }
 
-function writeJson(name: string, json: unknown): string {
+function writeResult(name: string, text: string): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, name);
-  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(file, text);
   return file;
+}
+
+function writeJson(name: string, json: unknown): string {
+  return writeResult(name, `${JSON.stringify(json, null, 2)}\n`);
 }
 
 function describeSetup(options: Options, label: string): string {
@@ -209,11 +254,32 @@ async function main(): Promise<void> {
     if (missing !== null) fail(`--target ${options.target} needs real etcd: ${missing}`);
   }
   const runs: Record<TargetKind, RunResult[][]> = { cairn: [], etcd: [] };
+  const disk: Record<TargetKind, MemberDisk[][]> = { cairn: [], etcd: [] };
   for (let repetition = 0; repetition < options.repetitions; repetition++) {
     // Alternate which target goes first so drift in machine load hits both alike.
     const order = repetition % 2 === 0 ? kinds : [...kinds].reverse();
-    for (const kind of order) runs[kind].push(await measure(options, kind));
+    for (const kind of order) {
+      const measured = await measure(options, kind);
+      runs[kind].push(measured.results);
+      disk[kind].push(measured.disk);
+    }
   }
+  report(options, kinds, runs, disk);
+}
+
+/** The file name without extension: <workload>-both-latest, <workload>-latest, <workload>-etcd-latest. */
+function resultsStem(workload: string, target: TargetChoice): string {
+  if (target === "both") return `${workload}-both-latest`;
+  return target === "cairn" ? `${workload}-latest` : `${workload}-etcd-latest`;
+}
+
+/** Prints the table, the disk lines and the errors; writes the JSON and the chart side by side. */
+function report(
+  options: Options,
+  kinds: readonly TargetKind[],
+  runs: Record<TargetKind, RunResult[][]>,
+  disk: Record<TargetKind, MemberDisk[][]>,
+): void {
   const summaries: Record<TargetKind, Summary[]> = {
     cairn: summarize(runs.cairn),
     etcd: summarize(runs.etcd),
@@ -224,34 +290,37 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     size: options.size,
     channels: options.channels,
+    repetitions: options.repetitions,
   };
+  const stem = resultsStem(name, options.target);
+  let setup: string;
   let file: string;
   if (options.target === "both") {
-    process.stdout.write(
-      `\n${describeSetup(options, "cairn vs etcd 3.4")}\n${comparisonTable(name, summaries.cairn, summaries.etcd)}\n`,
-    );
-    file = writeJson(`${name}-both-latest.json`, {
-      ...base,
-      repetitions: options.repetitions,
-      runs,
-      summaries,
-    });
+    setup = describeSetup(options, "cairn vs etcd 3.4");
+    process.stdout.write(`\n${setup}\n${comparisonTable(name, summaries.cairn, summaries.etcd)}\n`);
+    file = writeJson(`${stem}.json`, { ...base, runs, summaries, disk });
   } else {
     const kind = options.target;
-    process.stdout.write(
-      `\n${describeSetup(options, kind)}\n${singleTable(name, summaries[kind])}\n`,
-    );
-    const json = {
+    setup = describeSetup(options, kind);
+    process.stdout.write(`\n${setup}\n${singleTable(name, summaries[kind])}\n`);
+    file = writeJson(`${stem}.json`, {
       ...base,
       target: kind,
-      repetitions: options.repetitions,
       results: runs[kind].flat(),
-    };
-    file = writeJson(kind === "cairn" ? `${name}-latest.json` : `${name}-etcd-latest.json`, json);
+      summaries: summaries[kind],
+      disk: disk[kind],
+    });
   }
+  const diskLines = kinds.flatMap((kind) => diskLine(kind, disk[kind]) ?? []);
+  if (diskLines.length > 0) process.stdout.write(`\n${diskLines.join("\n")}\n`);
   const notes = kinds.flatMap((kind) => errorNotes(kind, summaries[kind]));
   if (notes.length > 0) process.stdout.write(`\n${notes.join("\n")}\n`);
-  process.stderr.write(`results: ${file}\n`);
+  const series = kinds.map((kind) => ({ label: kind, points: summaries[kind] }));
+  const chart = writeResult(
+    `${stem}.svg`,
+    throughputSvg({ workload: name, subtitle: setup }, series),
+  );
+  process.stderr.write(`results: ${file}\nchart: ${chart}\n`);
 }
 
 main().catch((error: unknown) => {
