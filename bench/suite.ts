@@ -35,10 +35,13 @@ const STEPS: readonly Step[] = [
   { workload: "platform", concurrency: "1,16,64", cairnOnly: true },
 ];
 
+/** Modes with their own report (kill the leader; load 100 000 keys): their printed tables go into the summary as they are. */
+const REPORT_STEPS: readonly string[] = ["failover", "footprint"];
+
 function fail(message: string): never {
   process.stderr.write(
     `bench:all: ${message}\nusage: npm run bench:all -- [--repetitions 2] [--duration-s 5] ` +
-      `[--warmup-s 1] [--size 3] [--only ${STEPS.map((s) => s.workload).join(",")}]\n`,
+      `[--warmup-s 1] [--size 3] [--only ${[...STEPS.map((s) => s.workload), ...REPORT_STEPS].join(",")}]\n`,
   );
   process.exit(2);
 }
@@ -55,12 +58,17 @@ function options() {
     },
   });
   const only = values.only?.split(",") ?? null;
-  const unknown = only?.filter((w) => !STEPS.some((s) => s.workload === w)) ?? [];
+  const known = [...STEPS.map((s) => s.workload), ...REPORT_STEPS];
+  const unknown = only?.filter((w) => !known.includes(w)) ?? [];
   if (unknown.length > 0) fail(`--only: unknown workload ${unknown.join(", ")}`);
   for (const flag of ["repetitions", "duration-s", "warmup-s", "size"] as const) {
     if (!(Number(values[flag]) >= 0)) fail(`--${flag} must be a number, got ${values[flag]}`);
   }
-  return { ...values, steps: STEPS.filter((s) => only === null || only.includes(s.workload)) };
+  return {
+    ...values,
+    steps: STEPS.filter((s) => only === null || only.includes(s.workload)),
+    reports: REPORT_STEPS.filter((mode) => only === null || only.includes(mode)),
+  };
 }
 
 interface BothJson {
@@ -127,6 +135,23 @@ function main(): void {
       failed.push(`${step.workload} (${(error as Error).message})`);
     }
   }
+  const sections: string[] = [];
+  for (const mode of o.reports) {
+    const args = [
+      MAIN,
+      mode,
+      "--target",
+      etcdMissing === null ? "both" : "cairn",
+      "--size",
+      o.size,
+    ];
+    process.stderr.write(`\n== bench ${args.slice(1).join(" ")}\n`);
+    const run = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    const printed = run.stdout?.toString() ?? "";
+    process.stdout.write(printed);
+    if (run.status !== 0) failed.push(`${mode} (exit ${run.status ?? run.signal})`);
+    else sections.push(`## ${mode}\n\n${printed.trim()}`);
+  }
   const summary = [
     `# cairn vs etcd 3.4: the whole suite`,
     "",
@@ -139,6 +164,7 @@ function main(): void {
     suiteTable(entries),
     "",
     scoreLine(entries),
+    ...sections.flatMap((section) => ["", section]),
     ...(failed.length > 0 ? ["", `Steps that failed: ${failed.join("; ")}`] : []),
     "",
   ].join("\n");
