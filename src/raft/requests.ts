@@ -28,26 +28,11 @@ function proposalEntry(proposal: Proposal): Entry {
 }
 
 export function propose(r: Raft, data: Uint8Array, kind: EntryKind): ProposeResult {
-  switch (r.role) {
-    case "leader": {
-      if (kind === "conf-change") {
-        const refusal = confChangeRefusal(r);
-        if (refusal !== null) return { ok: false, reason: refusal };
-      }
-      return proposeAsLeader(r, [{ kind, data }]);
-    }
-    case "follower":
-      if (r.lead === NO_NODE) {
-        return { ok: false, reason: "no-leader" };
-      }
-      r.send({ type: "MsgProp", to: r.lead, entries: [proposalEntry({ kind, data })] });
-      return { ok: true };
-    case "pre-candidate":
-    case "candidate":
-      return { ok: false, reason: "no-leader" };
-    default:
-      return assertNever(r.role, "role");
+  if (r.role === "leader" && kind === "conf-change") {
+    const refusal = confChangeRefusal(r);
+    if (refusal !== null) return { ok: false, reason: refusal };
   }
+  return route(r, [{ kind, data }]);
 }
 
 /**
@@ -56,7 +41,14 @@ export function propose(r: Raft, data: Uint8Array, kind: EntryKind): ProposeResu
  * rather than one each; a follower forwards them in one MsgProp.
  */
 export function proposeBatch(r: Raft, data: readonly Uint8Array[]): ProposeResult {
-  const proposals = data.map((d): Proposal => ({ kind: "normal", data: d }));
+  return route(
+    r,
+    data.map((d): Proposal => ({ kind: "normal", data: d })),
+  );
+}
+
+/** A leader appends the proposals; a follower forwards them to its leader in one MsgProp. */
+function route(r: Raft, proposals: readonly Proposal[]): ProposeResult {
   switch (r.role) {
     case "leader":
       return proposeAsLeader(r, proposals);
