@@ -266,3 +266,17 @@ describe("compaction", () => {
     expect(at(sm, "b")).toMatchObject({ create: 5, mod: 8, version: 3 });
   });
 });
+
+describe("stored bytes", () => {
+  it("a stored version owns its key and value: changing the caller's buffers later changes nothing", () => {
+    const sm = new StateMachine();
+    const command = put("k", "before");
+    sm.apply(command);
+    // In the server the command's bytes are views into a request or a log
+    // entry; the store copies them so that it pins neither (memory) and no
+    // later write to them can rewrite history.
+    command.key.fill(0x7a);
+    command.value.fill(0x7a);
+    expect(at(sm, "k")).toMatchObject({ key: "k", value: "before" });
+  });
+});
