@@ -3,6 +3,7 @@
 // Every trial starts a fresh cluster with each system's default election
 // settings, so no trial inherits a restarted member's catch-up.
 import type { Client } from "@grpc/grpc-js";
+import { sleep } from "../cluster/process-cluster.js";
 import { KV_PUT, MAINTENANCE_STATUS } from "../src/client/methods.js";
 import { callUnary, openChannel } from "../src/client/rpc.js";
 import {
@@ -14,13 +15,13 @@ import {
   type WriteRecord,
 } from "./failover-report.js";
 import { findLeader } from "./leader.js";
+import { writeResults } from "./results-files.js";
 import {
   numberFlag,
   parseFlags,
   resultsFileName,
   type Subcommand,
   targetKinds,
-  writeResults,
 } from "./subcommand.js";
 import { type RunningTarget, startTarget, type TargetKind } from "./targets.js";
 import { keyFor } from "./workloads.js";
@@ -76,10 +77,6 @@ function parse(argv: readonly string[]): FailoverOptions {
     recoveryTimeoutMs:
       numberFlag("recovery-timeout-s", flags["recovery-timeout-s"], 1, 600, false) * 1000,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
 }
 
 /**

@@ -3,6 +3,7 @@
 // of its data directory, for cairn and/or etcd started with their defaults.
 import { randomBytes } from "node:crypto";
 import type { Client } from "@grpc/grpc-js";
+import { sleep } from "../cluster/process-cluster.js";
 import { KV_PUT } from "../src/client/methods.js";
 import { callUnary, openChannel } from "../src/client/rpc.js";
 import {
@@ -13,13 +14,13 @@ import {
 } from "./footprint-report.js";
 import { awaitAllApplied, findLeader } from "./leader.js";
 import { directorySize, rssBytes } from "./resource-usage.js";
+import { writeResults } from "./results-files.js";
 import {
   numberFlag,
   parseFlags,
   resultsFileName,
   type Subcommand,
   targetKinds,
-  writeResults,
 } from "./subcommand.js";
 import { type RunningTarget, startTarget, type TargetKind, type TargetMember } from "./targets.js";
 import { keyFor } from "./workloads.js";
@@ -66,10 +67,6 @@ function parse(argv: readonly string[]): FootprintOptions {
     inFlight: numberFlag("in-flight", flags["in-flight"], 1, 4096),
     settleMs: numberFlag("settle-s", flags["settle-s"], 0, 600, false) * 1000,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
 }
 
 /**

@@ -5,8 +5,7 @@
 // and a fresh etcd of the same size, alternating which goes first, so both
 // see the same machine conditions. Prints a table and what each member left
 // on disk, and writes JSON and a throughput chart (SVG) to bench/results/.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+
 import { parseArgs } from "node:util";
 import type { Client } from "@grpc/grpc-js";
 import { MAINTENANCE_STATUS } from "../src/client/methods.js";
@@ -24,6 +23,7 @@ import {
   summarize,
 } from "./report.js";
 import { directorySize } from "./resource-usage.js";
+import { writeResultFile, writeResults } from "./results-files.js";
 import { type RunResult, runWorkload } from "./runner.js";
 import { type Subcommand, UsageError } from "./subcommand.js";
 import { throughputSvg } from "./svg.js";
@@ -35,8 +35,6 @@ import {
   targetMissingReason,
 } from "./targets.js";
 import { WORKLOADS, type Workload } from "./workloads.js";
-
-const RESULTS_DIR = resolve(import.meta.dirname, "..", "..", "bench", "results");
 
 /** Modes with their own flags and report, run instead of a workload. */
 const SUBCOMMANDS: ReadonlyMap<string, Subcommand> = new Map(
@@ -213,17 +211,6 @@ async function measure(options: Options, kind: TargetKind): Promise<Repetition> 
   }
 }
 
-function writeResult(name: string, text: string): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, name);
-  writeFileSync(file, text);
-  return file;
-}
-
-function writeJson(name: string, json: unknown): string {
-  return writeResult(name, `${JSON.stringify(json, null, 2)}\n`);
-}
-
 function describeSetup(options: Options, label: string): string {
   const repetitions =
     options.repetitions > 1 ? `, median of ${options.repetitions} repetitions` : "";
@@ -298,12 +285,12 @@ function report(
   if (options.target === "both") {
     setup = describeSetup(options, "cairn vs etcd 3.4");
     process.stdout.write(`\n${setup}\n${comparisonTable(name, summaries.cairn, summaries.etcd)}\n`);
-    file = writeJson(`${stem}.json`, { ...base, runs, summaries, disk });
+    file = writeResults(`${stem}.json`, { ...base, runs, summaries, disk });
   } else {
     const kind = options.target;
     setup = describeSetup(options, kind);
     process.stdout.write(`\n${setup}\n${singleTable(name, summaries[kind])}\n`);
-    file = writeJson(`${stem}.json`, {
+    file = writeResults(`${stem}.json`, {
       ...base,
       target: kind,
       results: runs[kind].flat(),
@@ -316,7 +303,7 @@ function report(
   const notes = kinds.flatMap((kind) => errorNotes(kind, summaries[kind]));
   if (notes.length > 0) process.stdout.write(`\n${notes.join("\n")}\n`);
   const series = kinds.map((kind) => ({ label: kind, points: summaries[kind] }));
-  const chart = writeResult(
+  const chart = writeResultFile(
     `${stem}.svg`,
     throughputSvg({ workload: name, subtitle: setup }, series),
   );

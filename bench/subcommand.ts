@@ -1,8 +1,6 @@
 // Benchmark modes with their own flags and report (failover, footprint), as
 // opposed to the throughput/latency workloads: main.ts dispatches to them by
 // name and owns the exit codes and the Ctrl-C handling.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { etcdMissingReason } from "../cluster/etcd-cluster.js";
 import type { RunningTarget, TargetKind } from "./targets.js";
@@ -74,15 +72,4 @@ export function targetKinds(raw: string): TargetKind[] {
 export function resultsFileName(mode: string, kinds: readonly TargetKind[]): string {
   if (kinds.length > 1) return `${mode}-both-latest.json`;
   return kinds[0] === "etcd" ? `${mode}-etcd-latest.json` : `${mode}-latest.json`;
-}
-
-/** The source tree's bench/results, seen from dist/bench/ where `npm run bench` runs. */
-const RESULTS_DIR = resolve(import.meta.dirname, "..", "..", "bench", "results");
-
-/** Writes `json` to bench/results/`name`; returns the path. */
-export function writeResults(name: string, json: unknown): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, name);
-  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
-  return file;
 }

@@ -4,16 +4,16 @@
 // is its own `bench` process, so a step that fails is reported and the rest
 // still run; the suite exits non-zero if any step failed.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type Summary, summarize } from "./report.js";
+import { RESULTS_DIR, writeResultFile } from "./results-files.js";
 import type { RunResult } from "./runner.js";
 import { type SuiteEntry, scoreLine, suiteTable } from "./suite-table.js";
 import { targetMissingReason } from "./targets.js";
 
-const RESULTS_DIR = resolve(import.meta.dirname, "..", "..", "bench", "results");
 const MAIN = resolve(import.meta.dirname, "main.js");
 
 interface Step {
@@ -168,7 +168,7 @@ function main(): void {
     ...(failed.length > 0 ? ["", `Steps that failed: ${failed.join("; ")}`] : []),
     "",
   ].join("\n");
-  writeFileSync(join(RESULTS_DIR, "SUMMARY.md"), summary);
+  writeResultFile("SUMMARY.md", summary);
   process.stdout.write(`\n${summary}`);
   if (failed.length > 0) process.exitCode = 1;
 }

@@ -30,6 +30,7 @@ import type {
 } from "../raft/types.js";
 import type { ClusterMember } from "../state/cluster-members.js";
 import { type Command, decodeCommand, encodeCommand } from "../state/command.js";
+import { keyString } from "../state/key-range.js";
 import type { WatchEvent } from "../state/mvcc/key-value.js";
 import type { PlatformEvent } from "../state/platform/results.js";
 import { type ApplyResult, StateMachine } from "../state/state-machine.js";
@@ -898,10 +899,7 @@ export class RaftNode {
     }
     for (const write of batch.writes) {
       // A later write of the same row replaces the earlier one (the batch applies atomically).
-      pending.rows.set(
-        `${write.table}\u0000${Buffer.from(write.key.buffer, write.key.byteOffset, write.key.byteLength).toString("latin1")}`,
-        write,
-      );
+      pending.rows.set(`${write.table}\u0000${keyString(write.key)}`, write);
       pending.bytes += write.key.byteLength + (write.value?.byteLength ?? 0);
     }
     pending.appliedIndex = batch.appliedIndex;
